@@ -1,0 +1,18 @@
+//! The softmax-lab command line, as a library so that tests can reach the same
+//! wiring: the registry of every variant, and the `eval` and `list` commands.
+//! Not for: numerics (they live in the variant crates and `core`).
+
+pub mod eval;
+
+use softmax_lab_core::Registry;
+
+/// Every variant of every family, registered once here.
+pub fn registry() -> Registry {
+    let mut r = Registry::new();
+    softmax_lab_naive::register(&mut r);
+    softmax_lab_stable::register(&mut r);
+    softmax_lab_logsumexp::register(&mut r);
+    softmax_lab_sigmoid_heads::register(&mut r);
+    softmax_lab_candle_baseline::register(&mut r);
+    r
+}

@@ -1,0 +1,152 @@
+//! Log-probabilities: `log_softmax` computed from the logits with the shifted
+//! log-sum-exp, and `log_of_softmax` — log applied to a computed softmax, the
+//! pitfall kept so that its loss of accuracy (and its −inf once a probability
+//! underflows) can be measured.
+//!
+//! Not for: probabilities themselves (see `stable`).
+
+use softmax_lab_core::f32_for_half;
+use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
+use softmax_lab_core::{
+    Accumulation, DType, Element, Family, Formula, Function, Registry, RowKernel, VariantInfo,
+};
+use softmax_lab_stable::shifted_softmax_row;
+
+/// z = (x − max)/T − ln Σ exp((x − max)/T), arithmetic in A.
+fn log_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
+    let class = classify(x);
+    if fill(class, true, out) {
+        return;
+    }
+    let RowClass::Finite(max) = class else { return };
+    let (m, ta) = (A::from_f64(max), A::from_f64(t));
+    let shifted = |v: &T| {
+        let d = A::from_f64(v.to_f64()) - m;
+        if t == 1.0 {
+            d
+        } else {
+            d / ta
+        }
+    };
+    let mut sum = A::ZERO;
+    for v in x {
+        sum = sum + shifted(v).exp();
+    }
+    let ln_sum = sum.ln();
+    for (o, v) in out.iter_mut().zip(x) {
+        *o = T::from_f64((shifted(v) - ln_sum).to_f64());
+    }
+}
+
+/// (g − exp(z) Σg) / T from the stored log-probabilities z, arithmetic in A.
+fn log_softmax_vjp_row<T: Element, A: Element>(x: &[T], z: &[T], dy: &[T], t: f64, dx: &mut [T]) {
+    if fill_backward(classify(x), true, t, dy, dx) {
+        return;
+    }
+    let ta = A::from_f64(t);
+    let total = dy
+        .iter()
+        .fold(A::ZERO, |acc, g| acc + A::from_f64(g.to_f64()));
+    for ((d, zi), gi) in dx.iter_mut().zip(z).zip(dy) {
+        let v = A::from_f64(gi.to_f64()) - A::from_f64(zi.to_f64()).exp() * total;
+        let v = if t == 1.0 { v } else { v / ta };
+        *d = T::from_f64(v.to_f64());
+    }
+}
+
+/// x − logsumexp(x), shifted; f16/bf16 accumulate in f32.
+pub struct LogSoftmax;
+
+impl RowKernel for LogSoftmax {
+    const INFO: VariantInfo = VariantInfo {
+        id: "log_softmax",
+        family: Family::LogSumExp,
+        function: Function::LogSoftmax,
+        description:
+            "x/T - logsumexp(x/T) with the max shift, from the logits; f16/bf16 accumulate in f32",
+        dtypes: &DType::ALL,
+        accumulation: Accumulation::F32ForHalf,
+        formula: Some(Formula::ShiftedLogSoftmax),
+        has_backward: true,
+        temperature: true,
+    };
+
+    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
+        f32_for_half!(log_softmax_row::<T>(x, t, out))
+    }
+
+    fn backward_row<T: Element>(
+        &self,
+        x: &[T],
+        y: &[T],
+        dy: &[T],
+        t: f64,
+        dx: &mut [T],
+    ) -> Option<()> {
+        f32_for_half!(log_softmax_vjp_row::<T>(x, y, dy, t, dx));
+        Some(())
+    }
+}
+
+/// Backward of log(softmax(x)) as autograd composes it: h = g / p, then the
+/// softmax VJP p ⊙ (h − ⟨h, p⟩) / T. Where p underflowed to 0, g / 0 = inf and
+/// 0 · inf = NaN: the pitfall, reproduced rather than repaired.
+fn log_of_softmax_vjp_row<T: Element, A: Element>(x: &[T], dy: &[T], t: f64, dx: &mut [T]) {
+    // Recompute p as the forward stored it (rounded to T), reusing dx as scratch.
+    shifted_softmax_row::<T, A>(x, t, dx);
+    let ta = A::from_f64(t);
+    let p = |v: &T| A::from_f64(v.to_f64());
+    let h = |pi: A, g: &T| A::from_f64(g.to_f64()) / pi;
+    let dot = dx
+        .iter()
+        .zip(dy)
+        .fold(A::ZERO, |acc, (pi, g)| acc + h(p(pi), g) * p(pi));
+    for (d, g) in dx.iter_mut().zip(dy) {
+        let pi = p(d);
+        let v = pi * (h(pi, g) - dot);
+        let v = if t == 1.0 { v } else { v / ta };
+        *d = T::from_f64(v.to_f64());
+    }
+}
+
+/// log applied to the stable softmax's output (the pitfall, kept to measure it).
+pub struct LogOfSoftmax;
+
+impl RowKernel for LogOfSoftmax {
+    const INFO: VariantInfo = VariantInfo {
+        id: "log_of_softmax",
+        family: Family::LogSumExp,
+        function: Function::LogSoftmax,
+        description: "log(stable softmax(x)): the pitfall, -inf once a probability underflows",
+        dtypes: &DType::ALL,
+        accumulation: Accumulation::F32ForHalf,
+        formula: None,
+        has_backward: true,
+        temperature: true,
+    };
+
+    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
+        f32_for_half!(shifted_softmax_row::<T>(x, t, out));
+        for o in out.iter_mut() {
+            *o = o.ln();
+        }
+    }
+
+    fn backward_row<T: Element>(
+        &self,
+        x: &[T],
+        _y: &[T],
+        dy: &[T],
+        t: f64,
+        dx: &mut [T],
+    ) -> Option<()> {
+        f32_for_half!(log_of_softmax_vjp_row::<T>(x, dy, t, dx));
+        Some(())
+    }
+}
+
+/// Register this family's variants.
+pub fn register(r: &mut Registry) {
+    r.register(LogSoftmax);
+    r.register(LogOfSoftmax);
+}

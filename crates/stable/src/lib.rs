@@ -1,0 +1,253 @@
+//! Max-shifted softmax: the three-pass `stable`, its accurate `stable_wide` twin,
+//! and the two-pass `online` normaliser of Milakov & Gimelshein (2018).
+//!
+//! All three follow `softmax_lab_core::special` for rows with NaN or infinities
+//! and accept a temperature T (softmax(x / T)). They are plain loops meant to be
+//! read and measured; the vectorised kernels live elsewhere.
+//! Not for: log-probabilities (see the `logsumexp` crate).
+
+use softmax_lab_core::f32_for_half;
+use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
+use softmax_lab_core::{
+    Accumulation, DType, Dd, Element, Family, Formula, Function, Registry, RowKernel, VariantInfo,
+    Xd,
+};
+
+/// exp((v − m) / T) in the arithmetic type A.
+#[inline]
+fn shifted_exp<A: Element>(v: f64, m: A, t: f64, ta: A) -> A {
+    let d = A::from_f64(v) - m;
+    let d = if t == 1.0 { d } else { d / ta };
+    d.exp()
+}
+
+/// Three-pass shifted softmax of one row with arithmetic in A (A at least as wide
+/// as T): max; exp and sum; scale. When A is T the exponentials are stored in
+/// `out` between passes; when A is wider they are recomputed, so that the result
+/// is rounded to T once.
+pub fn shifted_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
+    let class = classify(x);
+    if fill(class, false, out) {
+        return;
+    }
+    let RowClass::Finite(max) = class else { return };
+    let (m, ta) = (A::from_f64(max), A::from_f64(t));
+    let store = T::DTYPE == A::DTYPE;
+    let mut sum = A::ZERO;
+    for (o, v) in out.iter_mut().zip(x) {
+        let e = shifted_exp(v.to_f64(), m, t, ta);
+        sum = sum + e;
+        if store {
+            *o = T::from_f64(e.to_f64());
+        }
+    }
+    for (o, v) in out.iter_mut().zip(x) {
+        let e = if store {
+            A::from_f64(o.to_f64())
+        } else {
+            shifted_exp(v.to_f64(), m, t, ta)
+        };
+        *o = T::from_f64((e / sum).to_f64());
+    }
+}
+
+/// y ⊙ (g − ⟨g, y⟩) / T with arithmetic in A, from the stored output y.
+pub fn softmax_vjp_row<T: Element, A: Element>(x: &[T], y: &[T], dy: &[T], t: f64, dx: &mut [T]) {
+    if fill_backward(classify(x), false, t, dy, dx) {
+        return;
+    }
+    let ta = A::from_f64(t);
+    let mut dot = A::ZERO;
+    for (yi, gi) in y.iter().zip(dy) {
+        dot = dot + A::from_f64(yi.to_f64()) * A::from_f64(gi.to_f64());
+    }
+    for ((d, yi), gi) in dx.iter_mut().zip(y).zip(dy) {
+        let v = A::from_f64(yi.to_f64()) * (A::from_f64(gi.to_f64()) - dot);
+        let v = if t == 1.0 { v } else { v / ta };
+        *d = T::from_f64(v.to_f64());
+    }
+}
+
+/// Max-shifted three-pass softmax; f16/bf16 accumulate in f32.
+pub struct Stable;
+
+impl RowKernel for Stable {
+    const INFO: VariantInfo = VariantInfo {
+        id: "stable",
+        family: Family::Stable,
+        function: Function::Softmax,
+        description:
+            "max-shifted three-pass softmax (max; exp and sum; scale); f16/bf16 accumulate in f32",
+        dtypes: &DType::ALL,
+        accumulation: Accumulation::F32ForHalf,
+        formula: Some(Formula::ShiftedSoftmax),
+        has_backward: true,
+        temperature: true,
+    };
+
+    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
+        f32_for_half!(shifted_softmax_row::<T>(x, t, out))
+    }
+
+    fn backward_row<T: Element>(
+        &self,
+        x: &[T],
+        y: &[T],
+        dy: &[T],
+        t: f64,
+        dx: &mut [T],
+    ) -> Option<()> {
+        f32_for_half!(softmax_vjp_row::<T>(x, y, dy, t, dx));
+        Some(())
+    }
+}
+
+/// exp((v − max) / T) in double-double (via `Xd`): the wide path for f64 rows. It
+/// shares its arithmetic with the reference, so the f64 accuracy of `stable_wide`
+/// is a consistency check, not an independent one.
+fn wide_exp(v: f64, max: f64, td: Dd) -> Dd {
+    Xd::exp(Dd::diff(v, max).div(td)).to_dd()
+}
+
+/// Σ exp((x − max) / T) in double-double.
+fn wide_sum<T: Element>(x: &[T], max: f64, td: Dd) -> Dd {
+    x.iter()
+        .fold(Dd::ZERO, |acc, v| acc.add(wide_exp(v.to_f64(), max, td)))
+}
+
+/// The accurate end of the trade-off: the shifted formula with f64 arithmetic for
+/// f16/bf16/f32 and double-double for f64, rounded once.
+pub struct StableWide;
+
+impl RowKernel for StableWide {
+    const INFO: VariantInfo = VariantInfo {
+        id: "stable_wide",
+        family: Family::Stable,
+        function: Function::Softmax,
+        description:
+            "max-shifted softmax computed in f64 (double-double for f64 rows) and rounded once",
+        dtypes: &DType::ALL,
+        accumulation: Accumulation::Wide,
+        formula: Some(Formula::ShiftedSoftmax),
+        has_backward: true,
+        temperature: true,
+    };
+
+    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
+        if T::DTYPE != DType::F64 {
+            return shifted_softmax_row::<T, f64>(x, t, out);
+        }
+        let class = classify(x);
+        if fill(class, false, out) {
+            return;
+        }
+        let RowClass::Finite(max) = class else { return };
+        let td = Dd::from_f64(t);
+        let sum = wide_sum(x, max, td);
+        for (o, v) in out.iter_mut().zip(x) {
+            *o = T::from_f64(wide_exp(v.to_f64(), max, td).div(sum).to_f64());
+        }
+    }
+
+    /// Recomputes y from x in double-double (every dtype) rather than trusting the
+    /// rounded y.
+    fn backward_row<T: Element>(
+        &self,
+        x: &[T],
+        _y: &[T],
+        dy: &[T],
+        t: f64,
+        dx: &mut [T],
+    ) -> Option<()> {
+        let class = classify(x);
+        if fill_backward(class, false, t, dy, dx) {
+            return Some(());
+        }
+        let RowClass::Finite(max) = class else {
+            return Some(());
+        };
+        let td = Dd::from_f64(t);
+        let sum = wide_sum(x, max, td);
+        let y = |v: &T| wide_exp(v.to_f64(), max, td).div(sum);
+        let g = |v: &T| Dd::from_f64(v.to_f64());
+        let dot = x
+            .iter()
+            .zip(dy)
+            .fold(Dd::ZERO, |acc, (xi, gi)| acc.add(y(xi).mul(g(gi))));
+        for ((d, xi), gi) in dx.iter_mut().zip(x).zip(dy) {
+            *d = T::from_f64(y(xi).mul(g(gi).sub(dot)).div(td).to_f64());
+        }
+        Some(())
+    }
+}
+
+/// Two-pass online softmax with arithmetic in A: one pass keeps a running max m and
+/// a sum d rescaled by exp(m_old − m_new) whenever the max grows; the second writes
+/// exp((x − m)/T) / d.
+pub fn online_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
+    let ta = A::from_f64(t);
+    let scale = |d: A| if t == 1.0 { d } else { d / ta };
+    let mut m = A::NEG_INFINITY;
+    let mut d = A::ZERO;
+    for v in x {
+        let v = A::from_f64(v.to_f64());
+        if v == A::NEG_INFINITY {
+            continue; // carries no mass
+        }
+        if v > m {
+            d = d * scale(m - v).exp() + A::ONE;
+            m = v;
+        } else {
+            d = d + scale(v - m).exp();
+        }
+    }
+    if !m.is_finite() || d.is_nan() {
+        // NaN or +inf seen, or every entry -inf: the shared special-row rules.
+        fill(classify(x), false, out);
+        return;
+    }
+    for (o, v) in out.iter_mut().zip(x) {
+        let e = scale(A::from_f64(v.to_f64()) - m).exp();
+        *o = T::from_f64((e / d).to_f64());
+    }
+}
+
+/// Two-pass online normaliser (Milakov & Gimelshein 2018); f16/bf16 accumulate in f32.
+pub struct Online;
+
+impl RowKernel for Online {
+    const INFO: VariantInfo = VariantInfo {
+        id: "online",
+        family: Family::Stable,
+        function: Function::Softmax,
+        description: "two-pass online softmax (running max and rescaled sum in one pass, then write), Milakov & Gimelshein 2018",
+        dtypes: &DType::ALL,
+        accumulation: Accumulation::F32ForHalf,
+        formula: Some(Formula::OnlineSoftmax),
+        has_backward: true,
+        temperature: true,
+    };
+
+    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
+        f32_for_half!(online_softmax_row::<T>(x, t, out))
+    }
+
+    fn backward_row<T: Element>(
+        &self,
+        x: &[T],
+        y: &[T],
+        dy: &[T],
+        t: f64,
+        dx: &mut [T],
+    ) -> Option<()> {
+        f32_for_half!(softmax_vjp_row::<T>(x, y, dy, t, dx));
+        Some(())
+    }
+}
+
+/// Register this family's variants.
+pub fn register(r: &mut Registry) {
+    r.register(Stable);
+    r.register(StableWide);
+    r.register(Online);
+}

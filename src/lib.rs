@@ -1,0 +1,1 @@
+//! softmax-lab root package: holds the criterion benches under `benches/`.
