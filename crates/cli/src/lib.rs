@@ -1,8 +1,11 @@
 //! The softmax-lab command line, as a library so that tests can reach the same
-//! wiring: the registry of every variant, and the `eval` and `list` commands.
+//! wiring: the registry of every variant, and the `demo` (the default), `eval` and
+//! `list` commands.
 //! Not for: numerics (they live in the variant crates and `core`).
 
+pub mod demo;
 pub mod eval;
+pub mod list;
 
 use softmax_lab_core::Registry;
 

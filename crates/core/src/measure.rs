@@ -207,6 +207,9 @@ mod tests {
             f64::INFINITY
         );
         assert_eq!(normwise_error(&[f64::NAN], &[Xd::NAN]), 0.0);
+        let masked = [Xd::INFINITY.neg(), Xd::from_f64(-0.5)];
+        assert_eq!(normwise_error(&[f64::NEG_INFINITY, -0.5], &masked), 0.0);
+        assert_eq!(normwise_error(&[-1e30, -0.5], &masked), f64::INFINITY);
         assert_eq!(
             normwise_error(&[0.0, 1e-30], &[Xd::ZERO, Xd::ZERO]),
             f64::INFINITY

@@ -117,7 +117,29 @@ pub fn hard_sigmoid_derivative(x: f64) -> Xd {
     }
 }
 
-/// dL/dx of softmax(x / T) given dL/dy: y ⊙ (g − ⟨g, y⟩) / T.
+/// The index of the largest entry (the first, on ties).
+fn argmax(y: &[Xd]) -> usize {
+    let mut k = 0;
+    for (i, v) in y.iter().enumerate() {
+        if v.partial_cmp(y[k]) == Some(std::cmp::Ordering::Greater) {
+            k = i;
+        }
+    }
+    k
+}
+
+/// Σ_{j≠k} y_j, from the small terms (never as 1 − y_k, which cancels).
+fn rest_of_mass(y: &[Xd], k: usize) -> Xd {
+    y.iter()
+        .enumerate()
+        .filter(|&(j, _)| j != k)
+        .fold(Xd::ZERO, |acc, (_, &v)| acc.add(v))
+}
+
+/// dL/dx of softmax(x / T) given dL/dy: y ⊙ (g − ⟨g, y⟩) / T, with g − ⟨g, y⟩
+/// formed as (g_i − g_k) − Σ_{j≠k} y_j (g_j − g_k) around the largest entry k, so
+/// that a nearly one-hot y (y_k = 1 − ε) does not cancel g_k − ⟨g, y⟩ down to the
+/// rounding of ε.
 pub fn softmax_vjp(x: &[f64], t: f64, g: &[f64]) -> Vec<Xd> {
     match classify(x) {
         RowClass::Nan => return vec![Xd::NAN; x.len()],
@@ -125,30 +147,51 @@ pub fn softmax_vjp(x: &[f64], t: f64, g: &[f64]) -> Vec<Xd> {
         RowClass::Finite(_) => {}
     }
     let y = softmax(x, t);
-    let dot = y.iter().zip(g).fold(Xd::ZERO, |acc, (&yi, &gi)| {
-        acc.add(yi.mul(Xd::from_f64(gi)))
-    });
+    let k = argmax(&y);
+    let gk = Xd::from_f64(g[k]);
+    let centred = |gi: f64| Xd::from_f64(gi).sub(gk);
+    let spread = y
+        .iter()
+        .zip(g)
+        .enumerate()
+        .filter(|&(j, _)| j != k)
+        .fold(Xd::ZERO, |acc, (_, (&yj, &gj))| {
+            acc.add(yj.mul(centred(gj)))
+        });
     let td = Xd::from_f64(t);
     y.iter()
         .zip(g)
-        .map(|(&yi, &gi)| yi.mul(Xd::from_f64(gi).sub(dot)).div(td))
+        .map(|(&yi, &gi)| yi.mul(centred(gi).sub(spread)).div(td))
         .collect()
 }
 
-/// dL/dx of log softmax(x / T) given dL/dy: (g − softmax(x/T) Σg) / T.
+/// dL/dx of log softmax(x / T) given dL/dy: (g − softmax(x/T) Σg) / T; at the
+/// largest entry k as g_k Σ_{j≠k} y_j − y_k Σ_{j≠k} g_j, which does not cancel
+/// when y is nearly one-hot.
 pub fn log_softmax_vjp(x: &[f64], t: f64, g: &[f64]) -> Vec<Xd> {
     if classify(x) == RowClass::Nan {
         return vec![Xd::NAN; x.len()];
     }
     let y = softmax(x, t);
-    let total = g
-        .iter()
-        .fold(Xd::ZERO, |acc, &gi| acc.add(Xd::from_f64(gi)));
+    let k = argmax(&y);
+    let sum = |skip: Option<usize>| {
+        g.iter()
+            .enumerate()
+            .filter(|&(j, _)| Some(j) != skip)
+            .fold(Xd::ZERO, |acc, (_, &gj)| acc.add(Xd::from_f64(gj)))
+    };
+    let (total, others) = (sum(None), sum(Some(k)));
     let td = Xd::from_f64(t);
-    y.iter()
+    let mut dx: Vec<Xd> = y
+        .iter()
         .zip(g)
         .map(|(&yi, &gi)| Xd::from_f64(gi).sub(yi.mul(total)).div(td))
-        .collect()
+        .collect();
+    let at_k = Xd::from_f64(g[k])
+        .mul(rest_of_mass(&y, k))
+        .sub(y[k].mul(others));
+    dx[k] = at_k.div(td);
+    dx
 }
 
 /// The exact output of `function` on one row (elementwise functions ignore `t`,
@@ -231,6 +274,15 @@ mod tests {
         let a = f(&softmax(&[2.0, 4.0], 2.0));
         let b = f(&softmax(&[1.0, 2.0], 1.0));
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn vjps_keep_precision_on_nearly_one_hot_rows() {
+        // ±e^-200 / (1 + e^-200)^2 (mpmath): not 0 at the dominant entry.
+        let dx = f(&softmax_vjp(&[0.0, -200.0], 1.0, &[1.0, 0.0]));
+        assert_eq!(dx, [1.3838965267367376e-87, -1.3838965267367376e-87]);
+        let dz = f(&log_softmax_vjp(&[0.0, -200.0], 1.0, &[1.0, 0.0]));
+        assert_eq!(dz, [1.3838965267367376e-87, -1.3838965267367376e-87]);
     }
 
     #[test]

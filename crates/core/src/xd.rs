@@ -396,14 +396,18 @@ impl Xd {
         if x.hi < -1e12 {
             return Xd::ZERO;
         }
-        // x = k ln2 + r, |r| <= ln2/2, with k*ln2 formed exactly enough (three words).
+        // x = k ln2 + r, |r| <= ln2/2. Subtract the words of k·ln2 (three words of
+        // ln2) one at a time, starting from the exact x.hi − fl(k·ln2.hi), so each
+        // rounding is relative to the reduced argument rather than to |x|.
         let k = (x.hi / std::f64::consts::LN_2).round();
         let l2 = ln2();
         let (p, pe) = two_prod(k, l2.hi);
-        let kl = Dd { hi: p, lo: pe }
-            .add(Dd::from_f64(k).mul_f64(l2.lo))
-            .add(Dd::from_f64(k * ln2_lo2()));
-        let r = x.sub(kl);
+        let (q, qe) = two_prod(k, l2.lo);
+        let r = Dd::diff(x.hi, p)
+            .add(Dd::from_f64(x.lo))
+            .sub(Dd::from_f64(pe))
+            .sub(Dd { hi: q, lo: qe })
+            .sub(Dd::from_f64(k * ln2_lo2()));
         // exp(r) = (exp(r / 2^5))^(2^5); keep e^t - 1 through the squarings. With
         // |t| <= 0.0109 the Taylor tail past t^13/13! is below 2^-120, and the five
         // squarings amplify the double-double rounding (2^-104) by at most 2^5.
@@ -460,6 +464,11 @@ impl Xd {
     pub fn partial_cmp(self, b: Xd) -> Option<Ordering> {
         if self.is_nan() || b.is_nan() {
             return None;
+        }
+        if self.is_infinite() || b.is_infinite() {
+            // A finite value's hi is in ±[1, 2), so comparing the leading words orders
+            // an infinity against anything (and equal infinities as equal).
+            return self.m.hi.partial_cmp(&b.m.hi);
         }
         let d = self.sub(b);
         if d.is_zero() {
@@ -603,6 +612,13 @@ mod tests {
         assert!(z.is_zero() && z.is_sign_negative());
         assert!(Xd::INFINITY.add(Xd::INFINITY.neg()).is_nan());
         assert!(Xd::ONE.add(Xd::INFINITY).is_infinite());
+        let ninf = Xd::INFINITY.neg();
+        assert_eq!(ninf.partial_cmp(ninf), Some(Ordering::Equal));
+        assert_eq!(ninf.partial_cmp(Xd::from_f64(-1e300)), Some(Ordering::Less));
+        assert_eq!(
+            Xd::INFINITY.partial_cmp(Xd::from_f64(3.0)),
+            Some(Ordering::Greater)
+        );
         assert_eq!(Xd::ONE.add(Xd::ZERO).to_f64(), 1.0);
         assert_eq!(Xd::from_f64(3.0).sub(Xd::from_f64(3.0)).to_f64(), 0.0);
     }
