@@ -131,7 +131,10 @@ proptest! {
     #[test]
     fn vjps_match_finite_differences(x in row(1..12, 5.0), dy in row(12..13, 1.0), t in temperature()) {
         let registry = softmax_lab_cli::registry();
-        for v in registry.iter().filter(|v| v.info().has_backward) {
+        // The straight-through estimator is by design not the derivative of its
+        // piecewise-constant (one-hot) forward; its own tests pin it.
+        let surrogate = |id: &str| id == "gumbel_softmax_hard";
+        for v in registry.iter().filter(|v| v.info().has_backward && !surrogate(v.id())) {
             let info = v.info();
             let t = if info.temperature { t } else { 1.0 };
             // Keep clear of hard sigmoid's kinks at ±3, where no derivative exists.

@@ -20,16 +20,19 @@ pub enum Family {
     Sigmoid,
     /// The candle-nn ops (crate `candle-baseline`).
     Candle,
+    /// Sparse projections onto the simplex: sparsemax and 1.5-entmax (crate `sparsemax`).
+    Sparse,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Naive,
         Family::Stable,
         Family::LogSumExp,
         Family::Sigmoid,
         Family::Candle,
+        Family::Sparse,
     ];
 
     /// The name used in listings and scenarios.
@@ -40,6 +43,7 @@ impl Family {
             Family::LogSumExp => "logsumexp",
             Family::Sigmoid => "sigmoid",
             Family::Candle => "candle",
+            Family::Sparse => "sparsemax",
         }
     }
 }
@@ -61,12 +65,28 @@ pub enum Function {
     Sigmoid,
     /// relu6(x + 3) / 6, elementwise.
     HardSigmoid,
+    /// sparsemax(x / T): the Euclidean projection onto the simplex (Martins &
+    /// Astudillo 2016).
+    Sparsemax,
+    /// 1.5-entmax of x / T (Peters, Niculae & Martins 2019).
+    Entmax15,
+    /// softmax((x + g) / τ) with Gumbel noise g drawn from a seed (Jang, Gu & Poole
+    /// 2017; Maddison, Mnih & Teh 2017): a sample, scored by its statistics, not
+    /// per output (see `reference::forward`).
+    GumbelSoftmax,
 }
 
 impl Function {
     /// True when the output of an entry depends on the whole row.
     pub fn is_rowwise(self) -> bool {
-        matches!(self, Function::Softmax | Function::LogSoftmax)
+        matches!(
+            self,
+            Function::Softmax
+                | Function::LogSoftmax
+                | Function::GumbelSoftmax
+                | Function::Sparsemax
+                | Function::Entmax15
+        )
     }
 
     /// The name used in listings.
@@ -76,6 +96,9 @@ impl Function {
             Function::LogSoftmax => "log_softmax",
             Function::Sigmoid => "sigmoid",
             Function::HardSigmoid => "hard_sigmoid",
+            Function::Sparsemax => "sparsemax",
+            Function::Entmax15 => "entmax15",
+            Function::GumbelSoftmax => "gumbel_softmax",
         }
     }
 }

@@ -3,7 +3,13 @@
 //! pitfall kept so that its loss of accuracy (and its −inf once a probability
 //! underflows) can be measured.
 //!
+//! [`sharded`] splits a row into k shards merged through their (max, sum of exp)
+//! statistics (`sharded_softmax`, `sharded_log_softmax`), as vocabulary-parallel
+//! softmax does across devices.
+//!
 //! Not for: probabilities themselves (see `stable`).
+
+pub mod sharded;
 
 use softmax_lab_core::f32_for_half;
 use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};

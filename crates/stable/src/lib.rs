@@ -4,7 +4,12 @@
 //! All three follow `softmax_lab_core::special` for rows with NaN or infinities
 //! and accept a temperature T (softmax(x / T)). They are plain loops meant to be
 //! read and measured; the vectorised kernels live elsewhere.
+//! [`gumbel`] adds `gumbel_softmax` and `gumbel_softmax_hard`: seeded samples,
+//! scored by their statistics rather than per output.
+//!
 //! Not for: log-probabilities (see the `logsumexp` crate).
+
+pub mod gumbel;
 
 use softmax_lab_core::f32_for_half;
 use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
