@@ -13,9 +13,17 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# The main job (for now: an eval of the folklore example).
+# The main job: the default scenario suite into reports/results/.
 run:
     cargo run --release
+
+# The default suite in quick mode (under a minute on two cores).
+run-quick:
+    cargo run --release -- run --quick
+
+# Check the shipped scenarios without running them.
+validate:
+    cargo run --release -- validate scenarios/*.toml
 
 # What CI runs.
 ci:

@@ -1,6 +1,6 @@
-//! The main job until the scenario harness exists: the folklore examples,
-//! evaluated by every softmax variant in every dtype and scored against the
-//! reference in ULPs.
+//! `softmax-lab demo`: the folklore examples, evaluated by every softmax variant
+//! in every dtype and scored against the reference in ULPs — a one-screen look
+//! before running the scenario suite.
 
 use std::fmt::Write;
 

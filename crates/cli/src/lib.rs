@@ -1,11 +1,12 @@
 //! The softmax-lab command line, as a library so that tests can reach the same
-//! wiring: the registry of every variant, and the `demo` (the default), `eval` and
-//! `list` commands.
+//! wiring: the registry of every variant, and the `run` (the default), `validate`,
+//! `demo`, `eval` and `list` commands.
 //! Not for: numerics (they live in the variant crates and `core`).
 
 pub mod demo;
 pub mod eval;
 pub mod list;
+pub mod run;
 
 use softmax_lab_core::Registry;
 
@@ -17,5 +18,8 @@ pub fn registry() -> Registry {
     softmax_lab_logsumexp::register(&mut r);
     softmax_lab_sigmoid_heads::register(&mut r);
     softmax_lab_candle_baseline::register(&mut r);
+    softmax_lab_logsumexp::sharded::register(&mut r);
+    softmax_lab_stable::gumbel::register(&mut r);
+    softmax_lab_sparsemax::register(&mut r);
     r
 }

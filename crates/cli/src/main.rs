@@ -1,5 +1,6 @@
 //! `softmax-lab`: the command-line entry point. Parses arguments and calls into
-//! the library; every error is printed as one line `error: ...` with exit code 2.
+//! the library; every error is printed as one line `error: ...` (one per invalid
+//! scenario file) with exit code 2.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,12 +11,13 @@ use softmax_lab_cli::demo;
 use softmax_lab_cli::eval::{self, EvalArgs};
 use softmax_lab_cli::list::{self, ListArgs};
 use softmax_lab_cli::registry;
+use softmax_lab_cli::run::{self as scenarios, Invalid, RunArgs, ValidateArgs};
 
 /// Accuracy and speed of softmax and sigmoid variants.
 #[derive(Debug, Parser)]
 #[command(name = "softmax-lab", version, about)]
 struct Cli {
-    /// With no subcommand, `demo` runs.
+    /// With no subcommand, `run` runs the default suite (scenarios/*.toml).
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -23,7 +25,11 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// The folklore examples, every softmax variant and dtype, scored in ULPs (the default).
+    /// Run scenario files and write results under OUT/results/ (the default).
+    Run(RunArgs),
+    /// Check scenario files without running anything.
+    Validate(ValidateArgs),
+    /// The folklore examples, every softmax variant and dtype, scored in ULPs.
     Demo,
     /// Run one variant on rows from a JSON file and print the output as JSON.
     Eval(EvalArgs),
@@ -31,30 +37,41 @@ enum Command {
     List(ListArgs),
 }
 
-/// Run a subcommand and return the text for stdout.
-fn run(cli: &Cli) -> anyhow::Result<String> {
+/// Run a subcommand, writing its output to stdout.
+fn run(cli: &Cli) -> anyhow::Result<()> {
     let registry = registry();
-    match cli.command.as_ref().unwrap_or(&Command::Demo) {
-        Command::Demo => Ok(demo::demo(&registry)?),
-        Command::Eval(args) => Ok(eval::eval(&registry, args)? + "\n"),
-        Command::List(args) => list::list(&registry, args).context("formatting the list as JSON"),
-    }
+    let default = Command::Run(RunArgs::default());
+    let text = match cli.command.as_ref().unwrap_or(&default) {
+        Command::Run(args) => {
+            let mut out = std::io::stdout().lock();
+            return scenarios::run(&registry, args, &mut out);
+        }
+        Command::Validate(args) => scenarios::validate(&registry, args)?,
+        Command::Demo => demo::demo(&registry)?,
+        Command::Eval(args) => eval::eval(&registry, args)? + "\n",
+        Command::List(args) => {
+            list::list(&registry, args).context("formatting the list as JSON")?
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing to stdout")
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = run(&cli).and_then(|text| {
-        let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .context("writing to stdout")
-    });
-    match result {
+    match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, whatever the messages inside contain.
-            let msg = format!("{e:#}").replace(['\n', '\r'], " ");
-            eprintln!("error: {msg}");
+            let lines = match e.downcast_ref::<Invalid>() {
+                Some(Invalid(lines)) => lines.clone(),
+                None => vec![format!("{e:#}")],
+            };
+            for line in lines {
+                // One line per error, whatever the messages inside contain.
+                eprintln!("error: {}", line.replace(['\n', '\r'], " "));
+            }
             ExitCode::from(2)
         }
     }

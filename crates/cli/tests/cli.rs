@@ -401,7 +401,7 @@ fn non_finite_inputs() {
     assert!(line.ends_with("\"output\":[[\"-inf\",0.0]]}"), "{line}");
 }
 
-const ALL_IDS: [&str; 13] = [
+const ALL_IDS: [&str; 20] = [
     "naive",
     "stable",
     "stable_wide",
@@ -415,6 +415,13 @@ const ALL_IDS: [&str; 13] = [
     "candle_softmax",
     "candle_log_softmax",
     "candle_sigmoid",
+    "sharded_softmax",
+    "sharded_log_softmax",
+    "gumbel_softmax",
+    "gumbel_softmax_hard",
+    "sparsemax",
+    "sparsemax_linear",
+    "entmax15",
 ];
 
 #[test]
@@ -468,7 +475,7 @@ fn list_table_and_json() {
     );
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let arr = v.as_array().unwrap();
-    assert_eq!(arr.len(), 13);
+    assert_eq!(arr.len(), ALL_IDS.len());
     let ids: Vec<&str> = arr.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ALL_IDS);
     let last_dim = &arr[9];

@@ -1,0 +1,95 @@
+//! The harness that turns variants into evidence: scenarios described in TOML
+//! (`scenarios/*.toml`), run against the variants of a [`Registry`], measured
+//! against the core reference and written as versioned results (one JSON per
+//! scenario, one CSV per table).
+//!
+//! - [`scenario`]: the schema, parsing and validation (errors name file, line, column
+//!   and the allowed values).
+//! - [`generate`]: the seeded, deterministic input generators.
+//! - [`stats`]: the one statistics module (median, quantiles, mean with a confidence
+//!   interval, fractions), built on statrs.
+//! - [`measure_accuracy`], [`measure_overflow`], [`measure_gradients`]: one module per
+//!   measurement kind; each takes variants and inputs and returns records.
+//! - [`results`]: tables, the results JSON and CSV, atomic writes, reading back.
+//! - [`machine`]: the machine a run happened on.
+//! - [`run`]: resolving files, validating them all, running, writing.
+//!
+//! Not here: any variant (the caller passes a [`Registry`]), the reference and the
+//! error measures (they live in `softmax-lab-core`), argument parsing (the CLI).
+
+#![warn(missing_docs)]
+
+pub mod generate;
+pub mod machine;
+pub mod measure_accuracy;
+pub mod measure_gradients;
+pub mod measure_overflow;
+pub mod results;
+pub mod run;
+pub mod scenario;
+pub mod stats;
+
+use std::path::PathBuf;
+
+pub use run::{load_all, resolve_paths, run_all, run_scenario, Outcome, RunOptions};
+pub use scenario::{Kind, Scenario, ScenarioError, ScenarioFile};
+pub use softmax_lab_core::Registry;
+
+/// Everything the harness can fail with; each Display is one self-contained line.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// An invalid scenario file (`file:line:column: message`).
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// A path that is neither a readable file nor a directory.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The path as given.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A directory without any `*.toml` file.
+    #[error("{0}: no scenario files (*.toml) in this directory")]
+    NoScenarios(PathBuf),
+    /// Two files that define a scenario of one name (their results would collide).
+    #[error("{second}: scenario name '{name}' is already used by {first}")]
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The file that used it first.
+        first: PathBuf,
+        /// The file that used it again.
+        second: PathBuf,
+    },
+    /// A variant refused a call the harness made.
+    #[error("scenario '{scenario}': variant '{variant}' in {dtype}: {source}")]
+    Variant {
+        /// The scenario name.
+        scenario: String,
+        /// The variant id.
+        variant: String,
+        /// The dtype name.
+        dtype: String,
+        /// What the variant said (boxed: errors stay small on the happy path).
+        source: Box<softmax_lab_core::VariantError>,
+    },
+    /// A generator produced NaN: a bug in the generator, never silently scored.
+    #[error(
+        "scenario '{scenario}': generator '{generator}' produced NaN (a bug in the generator)"
+    )]
+    GeneratorNaN {
+        /// The scenario name.
+        scenario: String,
+        /// The generator label.
+        generator: String,
+    },
+    /// A results file that could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}

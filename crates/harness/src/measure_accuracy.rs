@@ -1,0 +1,225 @@
+//! Accuracy: per variant × dtype × point, ULP errors of every output entry
+//! (max, median, 99th percentile, mean with its confidence interval), bits of
+//! error, the normwise error of each row (Blanchard, D. J. Higham & N. J. Higham
+//! 2021) next to the bound for the variant's formula, the deviation of each softmax
+//! row sum from one, agreement of each row's argmax with the reference's, and exact
+//! zeros — all against `softmax_lab_core::reference`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use softmax_lab_core::bounds::{self, Rounding};
+use softmax_lab_core::measure::{bits_of_error, normwise_error, sum_deviation, ulp_error};
+use softmax_lab_core::variant::forward_f64;
+use softmax_lab_core::{reference, Function, Variant, Xd};
+
+use crate::generate::Input;
+use crate::results::{ColumnType, Key, Value};
+use crate::stats::{self, fraction};
+use crate::HarnessError;
+
+/// The metric columns of the accuracy table (after the key columns).
+pub const METRICS: [(&str, ColumnType); 18] = [
+    ("samples", ColumnType::Int),
+    ("max_ulp", ColumnType::Float),
+    ("median_ulp", ColumnType::Float),
+    ("p99_ulp", ColumnType::Float),
+    ("mean_ulp", ColumnType::Float),
+    ("mean_ulp_ci95_low", ColumnType::Float),
+    ("mean_ulp_ci95_high", ColumnType::Float),
+    ("max_bits_of_error", ColumnType::Float),
+    ("median_bits_of_error", ColumnType::Float),
+    ("normwise", ColumnType::Float),
+    ("median_normwise", ColumnType::Float),
+    ("bound", ColumnType::Float),
+    ("max_sum_deviation", ColumnType::Float),
+    ("median_sum_deviation", ColumnType::Float),
+    ("argmax_agreement_fraction", ColumnType::Float),
+    ("exact_zeros", ColumnType::Int),
+    ("reference_zeros", ColumnType::Int),
+    ("exact_zero_fraction", ColumnType::Float),
+];
+
+/// One variant at one point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccuracyRecord {
+    /// Where the record sits.
+    pub key: Key,
+    /// Output entries scored (rows × n); the sample of every ULP figure.
+    pub samples: usize,
+    /// Largest ULP error of any entry.
+    pub max_ulp: f64,
+    /// Median ULP error.
+    pub median_ulp: f64,
+    /// 99th-percentile ULP error.
+    pub p99_ulp: f64,
+    /// Mean ULP error.
+    pub mean_ulp: f64,
+    /// 95% confidence interval of the mean ULP error (NaN if any error is infinite).
+    pub mean_ulp_ci95: (f64, f64),
+    /// log2(1 + max_ulp).
+    pub max_bits_of_error: f64,
+    /// log2(1 + median_ulp).
+    pub median_bits_of_error: f64,
+    /// Largest normwise error of a row (`rows` samples).
+    pub normwise: f64,
+    /// Median normwise error of a row.
+    pub median_normwise: f64,
+    /// The normwise bound of the variant's formula (NaN: no formula claimed).
+    pub bound: f64,
+    /// Largest |Σ y − 1| of a row (softmax only; NaN otherwise).
+    pub max_sum_deviation: f64,
+    /// Median |Σ y − 1| of a row.
+    pub median_sum_deviation: f64,
+    /// Rows whose argmax (first on ties) is the reference's, over `rows`.
+    pub argmax_agreement_fraction: f64,
+    /// Output entries exactly zero.
+    pub exact_zeros: usize,
+    /// Entries whose exact value is zero (masked entries).
+    pub reference_zeros: usize,
+    /// exact_zeros / samples.
+    pub exact_zero_fraction: f64,
+}
+
+impl AccuracyRecord {
+    /// The cells of the key and [`METRICS`] columns.
+    pub fn cells(&self) -> Vec<Value> {
+        let mut v = self.key.cells();
+        let f = Value::Float;
+        v.extend([
+            Value::Int(self.samples as i64),
+            f(self.max_ulp),
+            f(self.median_ulp),
+            f(self.p99_ulp),
+            f(self.mean_ulp),
+            f(self.mean_ulp_ci95.0),
+            f(self.mean_ulp_ci95.1),
+            f(self.max_bits_of_error),
+            f(self.median_bits_of_error),
+            f(self.normwise),
+            f(self.median_normwise),
+            f(self.bound),
+            f(self.max_sum_deviation),
+            f(self.median_sum_deviation),
+            f(self.argmax_agreement_fraction),
+            Value::Int(self.exact_zeros as i64),
+            Value::Int(self.reference_zeros as i64),
+            f(self.exact_zero_fraction),
+        ]);
+        v
+    }
+}
+
+/// The index of the largest entry, first on ties; None when any entry is NaN.
+pub fn argmax_f64(row: &[f64]) -> Option<usize> {
+    if row.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut k = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[k] {
+            k = i;
+        }
+    }
+    Some(k)
+}
+
+/// The index of the largest exact entry, first on ties; None when any is NaN.
+pub fn argmax_xd(row: &[Xd]) -> Option<usize> {
+    if row.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut k = 0;
+    for (i, v) in row.iter().enumerate() {
+        if v.partial_cmp(row[k]) == Some(std::cmp::Ordering::Greater) {
+            k = i;
+        }
+    }
+    Some(k)
+}
+
+/// The exact outputs of `function` on every row of the input.
+pub fn reference_rows(function: Function, input: &Input) -> Vec<Xd> {
+    input
+        .x
+        .chunks_exact(input.n)
+        .flat_map(|row| reference::forward(function, row, input.temperature))
+        .collect()
+}
+
+/// Score every variant on the input (callers pass only variants that run in the
+/// input's dtype at its temperature).
+pub fn measure(
+    variants: &[Arc<dyn Variant>],
+    input: &Input,
+) -> Result<Vec<AccuracyRecord>, HarnessError> {
+    let mut exact: HashMap<Function, Vec<Xd>> = HashMap::new();
+    let mut out = Vec::with_capacity(variants.len());
+    let (n, dtype, t) = (input.n, input.dtype, input.temperature);
+    for v in variants {
+        let info = *v.info();
+        let y = forward_f64(v.as_ref(), dtype, &input.x, n, &input.options())
+            .map_err(|e| input.variant_error(info.id, e))?;
+        let want = exact
+            .entry(info.function)
+            .or_insert_with(|| reference_rows(info.function, input));
+        let ulps: Vec<f64> = y
+            .iter()
+            .zip(want.iter())
+            .map(|(&c, &e)| ulp_error(dtype, c, e))
+            .collect();
+        let ulp = stats::summarize(&ulps);
+        let mut normwise = Vec::with_capacity(input.rows);
+        let mut sums = Vec::new();
+        let mut agree = 0;
+        for (yr, er) in y.chunks_exact(n).zip(want.chunks_exact(n)) {
+            normwise.push(normwise_error(yr, er));
+            if info.function == Function::Softmax {
+                sums.push(sum_deviation(yr));
+            }
+            if argmax_f64(yr) == argmax_xd(er) {
+                agree += 1;
+            }
+        }
+        let nw = stats::summarize(&normwise);
+        let sum = stats::summarize(&sums);
+        let bound = info.formula.map_or(f64::NAN, |f| {
+            bounds::normwise(f, Rounding::of(info.accumulation, dtype), n, t)
+        });
+        let exact_zeros = y.iter().filter(|&&c| c == 0.0).count();
+        out.push(AccuracyRecord {
+            key: input.key(info.id),
+            samples: y.len(),
+            max_ulp: ulp.max,
+            median_ulp: ulp.median,
+            p99_ulp: ulp.p99,
+            mean_ulp: ulp.mean,
+            mean_ulp_ci95: (ulp.ci95_low, ulp.ci95_high),
+            max_bits_of_error: bits_of_error(ulp.max),
+            median_bits_of_error: bits_of_error(ulp.median),
+            normwise: nw.max,
+            median_normwise: nw.median,
+            bound,
+            max_sum_deviation: sum.max,
+            median_sum_deviation: sum.median,
+            argmax_agreement_fraction: fraction(agree, input.rows),
+            exact_zeros,
+            reference_zeros: want.iter().filter(|e| e.is_zero()).count(),
+            exact_zero_fraction: fraction(exact_zeros, y.len()),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_is_first_on_ties_and_none_on_nan() {
+        assert_eq!(argmax_f64(&[1.0, 3.0, 3.0]), Some(1));
+        assert_eq!(argmax_f64(&[1.0, f64::NAN]), None);
+        let x = [Xd::from_f64(0.5), Xd::from_f64(0.7), Xd::from_f64(0.7)];
+        assert_eq!(argmax_xd(&x), Some(1));
+    }
+}
