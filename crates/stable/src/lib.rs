@@ -61,13 +61,27 @@ pub fn softmax_vjp_row<T: Element, A: Element>(x: &[T], y: &[T], dy: &[T], t: f6
     if fill_backward(classify(x), false, t, dy, dx) {
         return;
     }
-    let ta = A::from_f64(t);
-    let mut dot = A::ZERO;
-    for (yi, gi) in y.iter().zip(dy) {
-        dot = dot + A::from_f64(yi.to_f64()) * A::from_f64(gi.to_f64());
+    // g − ⟨g, y⟩ is formed around the largest entry k as (g_i − g_k) − Σ_{j≠k}
+    // y_j (g_j − g_k): equal when Σy = 1, but free of the cancellation g_k − ⟨g, y⟩
+    // suffers when y is nearly one-hot (there every dx_i is tiny, and the plain
+    // form leaves only the rounding error of ⟨g, y⟩ — normwise errors above 1 in f32).
+    let mut k = 0;
+    for (i, yi) in y.iter().enumerate() {
+        if *yi > y[k] {
+            k = i;
+        }
     }
+    let a = |v: &T| A::from_f64(v.to_f64());
+    let gk = a(&dy[k]);
+    let mut spread = A::ZERO;
+    for (j, (yj, gj)) in y.iter().zip(dy).enumerate() {
+        if j != k {
+            spread = spread + a(yj) * (a(gj) - gk);
+        }
+    }
+    let ta = A::from_f64(t);
     for ((d, yi), gi) in dx.iter_mut().zip(y).zip(dy) {
-        let v = A::from_f64(yi.to_f64()) * (A::from_f64(gi.to_f64()) - dot);
+        let v = a(yi) * ((a(gi) - gk) - spread);
         let v = if t == 1.0 { v } else { v / ta };
         *d = T::from_f64(v.to_f64());
     }
