@@ -29,6 +29,6 @@ validate:
 ci:
     bash .ci/run
 
-# The exhaustive check of the sigmoid over every finite f32 input (minutes).
+# The exhaustive check of the sigmoid over every finite f32 input (tens of minutes on two cores).
 exhaustive:
     cargo test --release -p softmax-lab --test accuracy -- --ignored --nocapture

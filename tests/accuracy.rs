@@ -146,9 +146,9 @@ fn sigmoid_is_within_two_ulp_on_sampled_f32_inputs() {
     assert!(worst.0 <= 2.0, "sigmoid f32 {} ulp at {}", worst.0, worst.1);
 }
 
-/// Every finite f32 input (2^32 − 2^24 patterns): `just exhaustive`, minutes on two cores.
+/// Every finite f32 input (2^32 − 2^24 patterns): `just exhaustive` (measured: worst 0.50000000212 ULP; 2661 s on two busy cores).
 #[test]
-#[ignore = "exhaustive: every finite f32 input; run with --ignored (minutes)"]
+#[ignore = "exhaustive: every finite f32 input; run with --ignored (tens of minutes)"]
 fn sigmoid_f32_exhaustive() {
     let v = variant("sigmoid");
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
