@@ -128,6 +128,35 @@ macro_rules! f32_for_half {
     };
 }
 
+/// `f32_for_half_kernel!(Kernel, INFO, fwd, bwd)`: implement `RowKernel` for a
+/// kernel whose forward is `fwd::<T, A>(x, t, out)` and
+/// whose backward is `bwd::<T, A>(x, y, dy, t, dx)`, both dispatched with the
+/// `F32ForHalf` policy (A = f64 for f64 rows, f32 otherwise).
+#[macro_export]
+macro_rules! f32_for_half_kernel {
+    ($kernel:ty, $info:expr, $fwd:ident, $bwd:ident) => {
+        impl $crate::RowKernel for $kernel {
+            const INFO: $crate::VariantInfo = $info;
+
+            fn forward_row<T: $crate::Element>(&self, x: &[T], t: f64, out: &mut [T]) {
+                $crate::f32_for_half!($fwd::<T>(x, t, out))
+            }
+
+            fn backward_row<T: $crate::Element>(
+                &self,
+                x: &[T],
+                y: &[T],
+                dy: &[T],
+                t: f64,
+                dx: &mut [T],
+            ) -> Option<()> {
+                $crate::f32_for_half!($bwd::<T>(x, y, dy, t, dx));
+                Some(())
+            }
+        }
+    };
+}
+
 /// Where a variant's intermediate sums and exponentials live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Accumulation {

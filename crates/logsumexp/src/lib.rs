@@ -11,8 +11,8 @@
 
 pub mod sharded;
 
-use softmax_lab_core::f32_for_half;
 use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
+use softmax_lab_core::{f32_for_half, f32_for_half_kernel};
 use softmax_lab_core::{
     Accumulation, DType, Element, Family, Formula, Function, Registry, RowKernel, VariantInfo,
 };
@@ -63,8 +63,9 @@ fn log_softmax_vjp_row<T: Element, A: Element>(x: &[T], z: &[T], dy: &[T], t: f6
 /// x − logsumexp(x), shifted; f16/bf16 accumulate in f32.
 pub struct LogSoftmax;
 
-impl RowKernel for LogSoftmax {
-    const INFO: VariantInfo = VariantInfo {
+f32_for_half_kernel!(
+    LogSoftmax,
+    VariantInfo {
         id: "log_softmax",
         family: Family::LogSumExp,
         function: Function::LogSoftmax,
@@ -75,24 +76,10 @@ impl RowKernel for LogSoftmax {
         formula: Some(Formula::ShiftedLogSoftmax),
         has_backward: true,
         temperature: true,
-    };
-
-    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
-        f32_for_half!(log_softmax_row::<T>(x, t, out))
-    }
-
-    fn backward_row<T: Element>(
-        &self,
-        x: &[T],
-        y: &[T],
-        dy: &[T],
-        t: f64,
-        dx: &mut [T],
-    ) -> Option<()> {
-        f32_for_half!(log_softmax_vjp_row::<T>(x, y, dy, t, dx));
-        Some(())
-    }
-}
+    },
+    log_softmax_row,
+    log_softmax_vjp_row
+);
 
 /// Backward of log(softmax(x)) as autograd composes it: h = g / p, then the
 /// softmax VJP p ⊙ (h − ⟨h, p⟩) / T. Where p underflowed to 0, g / 0 = inf and

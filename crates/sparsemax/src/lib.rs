@@ -23,11 +23,9 @@
 
 use std::cmp::Ordering;
 
-use softmax_lab_core::f32_for_half;
+use softmax_lab_core::f32_for_half_kernel;
 use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
-use softmax_lab_core::{
-    Accumulation, DType, Element, Family, Function, Registry, RowKernel, VariantInfo,
-};
+use softmax_lab_core::{Accumulation, DType, Element, Family, Function, Registry, VariantInfo};
 
 /// The arithmetic types (f32, f64): `Element` plus the fused multiply-add and the
 /// square root the compensated arithmetic needs.
@@ -465,95 +463,56 @@ pub struct SparsemaxLinear;
 /// Exact sort-based 1.5-entmax (Peters, Niculae & Martins 2019).
 pub struct Entmax15;
 
-impl RowKernel for Sparsemax {
-    const INFO: VariantInfo = VariantInfo {
-        id: "sparsemax",
-        family: Family::Sparse,
-        function: Function::Sparsemax,
-        description: "sparsemax, sort-based (Martins & Astudillo 2016); compensated threshold, f16/bf16 in f32",
-        dtypes: &DType::ALL,
-        accumulation: Accumulation::F32ForHalf,
-        formula: None,
-        has_backward: true,
-        temperature: true,
-    };
+f32_for_half_kernel!(
+    Sparsemax,
+    VariantInfo {
+    id: "sparsemax",
+    family: Family::Sparse,
+    function: Function::Sparsemax,
+    description: "sparsemax, sort-based (Martins & Astudillo 2016); compensated threshold, f16/bf16 in f32",
+    dtypes: &DType::ALL,
+    accumulation: Accumulation::F32ForHalf,
+    formula: None,
+    has_backward: true,
+    temperature: true,
+},
+    sparsemax_row,
+    sparsemax_vjp_row
+);
 
-    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
-        f32_for_half!(sparsemax_row::<T>(x, t, out))
-    }
+f32_for_half_kernel!(
+    SparsemaxLinear,
+    VariantInfo {
+    id: "sparsemax_linear",
+    family: Family::Sparse,
+    function: Function::Sparsemax,
+    description: "sparsemax in expected linear time, no sort (Condat 2016); compensated threshold, f16/bf16 in f32",
+    dtypes: &DType::ALL,
+    accumulation: Accumulation::F32ForHalf,
+    formula: None,
+    has_backward: true,
+    temperature: true,
+},
+    sparsemax_linear_row,
+    sparsemax_vjp_row
+);
 
-    fn backward_row<T: Element>(
-        &self,
-        x: &[T],
-        y: &[T],
-        dy: &[T],
-        t: f64,
-        dx: &mut [T],
-    ) -> Option<()> {
-        f32_for_half!(sparsemax_vjp_row::<T>(x, y, dy, t, dx));
-        Some(())
-    }
-}
-
-impl RowKernel for SparsemaxLinear {
-    const INFO: VariantInfo = VariantInfo {
-        id: "sparsemax_linear",
-        family: Family::Sparse,
-        function: Function::Sparsemax,
-        description: "sparsemax in expected linear time, no sort (Condat 2016); compensated threshold, f16/bf16 in f32",
-        dtypes: &DType::ALL,
-        accumulation: Accumulation::F32ForHalf,
-        formula: None,
-        has_backward: true,
-        temperature: true,
-    };
-
-    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
-        f32_for_half!(sparsemax_linear_row::<T>(x, t, out))
-    }
-
-    fn backward_row<T: Element>(
-        &self,
-        x: &[T],
-        y: &[T],
-        dy: &[T],
-        t: f64,
-        dx: &mut [T],
-    ) -> Option<()> {
-        f32_for_half!(sparsemax_vjp_row::<T>(x, y, dy, t, dx));
-        Some(())
-    }
-}
-
-impl RowKernel for Entmax15 {
-    const INFO: VariantInfo = VariantInfo {
-        id: "entmax15",
-        family: Family::Sparse,
-        function: Function::Entmax15,
-        description: "1.5-entmax, exact sort-based (Peters, Niculae & Martins 2019); Newton-polished threshold, f16/bf16 in f32",
-        dtypes: &DType::ALL,
-        accumulation: Accumulation::F32ForHalf,
-        formula: None,
-        has_backward: true,
-        temperature: true,
-    };
-
-    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
-        f32_for_half!(entmax15_row::<T>(x, t, out))
-    }
-
-    fn backward_row<T: Element>(
-        &self,
-        x: &[T],
-        y: &[T],
-        dy: &[T],
-        t: f64,
-        dx: &mut [T],
-    ) -> Option<()> {
-        f32_for_half!(entmax15_vjp_row::<T>(x, y, dy, t, dx));
-        Some(())
-    }
-}
+f32_for_half_kernel!(
+    Entmax15,
+    VariantInfo {
+    id: "entmax15",
+    family: Family::Sparse,
+    function: Function::Entmax15,
+    description: "1.5-entmax, exact sort-based (Peters, Niculae & Martins 2019); Newton-polished threshold, f16/bf16 in f32",
+    dtypes: &DType::ALL,
+    accumulation: Accumulation::F32ForHalf,
+    formula: None,
+    has_backward: true,
+    temperature: true,
+},
+    entmax15_row,
+    entmax15_vjp_row
+);
 
 /// Register this family's variants.
 pub fn register(r: &mut Registry) {

@@ -11,7 +11,7 @@
 
 pub mod gumbel;
 
-use softmax_lab_core::f32_for_half;
+use softmax_lab_core::f32_for_half_kernel;
 use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
 use softmax_lab_core::{
     Accumulation, DType, Dd, Element, Family, Formula, Function, Registry, RowKernel, VariantInfo,
@@ -90,8 +90,9 @@ pub fn softmax_vjp_row<T: Element, A: Element>(x: &[T], y: &[T], dy: &[T], t: f6
 /// Max-shifted three-pass softmax; f16/bf16 accumulate in f32.
 pub struct Stable;
 
-impl RowKernel for Stable {
-    const INFO: VariantInfo = VariantInfo {
+f32_for_half_kernel!(
+    Stable,
+    VariantInfo {
         id: "stable",
         family: Family::Stable,
         function: Function::Softmax,
@@ -102,24 +103,10 @@ impl RowKernel for Stable {
         formula: Some(Formula::ShiftedSoftmax),
         has_backward: true,
         temperature: true,
-    };
-
-    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
-        f32_for_half!(shifted_softmax_row::<T>(x, t, out))
-    }
-
-    fn backward_row<T: Element>(
-        &self,
-        x: &[T],
-        y: &[T],
-        dy: &[T],
-        t: f64,
-        dx: &mut [T],
-    ) -> Option<()> {
-        f32_for_half!(softmax_vjp_row::<T>(x, y, dy, t, dx));
-        Some(())
-    }
-}
+    },
+    shifted_softmax_row,
+    softmax_vjp_row
+);
 
 /// exp((v − max) / T) in double-double (via `Xd`): the wide path for f64 rows. It
 /// shares its arithmetic with the reference, so the f64 accuracy of `stable_wide`
@@ -234,35 +221,22 @@ pub fn online_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]
 /// Two-pass online normaliser (Milakov & Gimelshein 2018); f16/bf16 accumulate in f32.
 pub struct Online;
 
-impl RowKernel for Online {
-    const INFO: VariantInfo = VariantInfo {
-        id: "online",
-        family: Family::Stable,
-        function: Function::Softmax,
-        description: "two-pass online softmax (running max and rescaled sum in one pass, then write), Milakov & Gimelshein 2018",
-        dtypes: &DType::ALL,
-        accumulation: Accumulation::F32ForHalf,
-        formula: Some(Formula::OnlineSoftmax),
-        has_backward: true,
-        temperature: true,
-    };
-
-    fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
-        f32_for_half!(online_softmax_row::<T>(x, t, out))
-    }
-
-    fn backward_row<T: Element>(
-        &self,
-        x: &[T],
-        y: &[T],
-        dy: &[T],
-        t: f64,
-        dx: &mut [T],
-    ) -> Option<()> {
-        f32_for_half!(softmax_vjp_row::<T>(x, y, dy, t, dx));
-        Some(())
-    }
-}
+f32_for_half_kernel!(
+    Online,
+    VariantInfo {
+    id: "online",
+    family: Family::Stable,
+    function: Function::Softmax,
+    description: "two-pass online softmax (running max and rescaled sum in one pass, then write), Milakov & Gimelshein 2018",
+    dtypes: &DType::ALL,
+    accumulation: Accumulation::F32ForHalf,
+    formula: Some(Formula::OnlineSoftmax),
+    has_backward: true,
+    temperature: true,
+},
+    online_softmax_row,
+    softmax_vjp_row
+);
 
 /// Register this family's variants.
 pub fn register(r: &mut Registry) {
