@@ -21,5 +21,6 @@ pub fn registry() -> Registry {
     softmax_lab_logsumexp::sharded::register(&mut r);
     softmax_lab_stable::gumbel::register(&mut r);
     softmax_lab_sparsemax::register(&mut r);
+    softmax_lab_simd::register(&mut r);
     r
 }

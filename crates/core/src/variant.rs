@@ -22,17 +22,20 @@ pub enum Family {
     Candle,
     /// Sparse projections onto the simplex: sparsemax and 1.5-entmax (crate `sparsemax`).
     Sparse,
+    /// Vectorised, multi-threaded kernels on a SIMD exp (crate `simd`).
+    Simd,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 7] = [
         Family::Naive,
         Family::Stable,
         Family::LogSumExp,
         Family::Sigmoid,
         Family::Candle,
         Family::Sparse,
+        Family::Simd,
     ];
 
     /// The name used in listings and scenarios.
@@ -44,6 +47,7 @@ impl Family {
             Family::Sigmoid => "sigmoid",
             Family::Candle => "candle",
             Family::Sparse => "sparsemax",
+            Family::Simd => "simd",
         }
     }
 }

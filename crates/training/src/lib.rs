@@ -1,0 +1,1 @@
+//! The training study (work in progress).
