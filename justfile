@@ -29,6 +29,23 @@ validate:
 ci:
     bash .ci/run
 
+# Benchmarks: the criterion benches (HTML in target/criterion/report/), the
+# throughput scenario (ratios to a memory copy and to candle) and the report.
+bench:
+    cargo bench --bench bench_main
+    cargo run --release -- run scenarios/throughput.toml
+    cargo run --release -- report
+
+# The same in a few minutes: criterion's quick mode, the quick throughput scenario.
+bench-quick:
+    cargo bench --bench bench_main -- --quick --warm-up-time 0.2 --measurement-time 0.5
+    cargo run --release -- run --quick scenarios/throughput.toml
+    cargo run --release -- report
+
+# Regenerate reports/ (plots, index.md, index.html) from reports/results/ without running anything.
+report:
+    cargo run --release -- report
+
 # The exhaustive check of the sigmoid over every finite f32 input (tens of minutes on two cores).
 exhaustive:
     cargo test --release -p softmax-lab --test accuracy -- --ignored --nocapture

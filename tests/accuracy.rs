@@ -54,7 +54,16 @@ fn stable_wide_is_within_one_ulp_of_correct_rounding() {
 /// Every variant that claims a formula stays inside that formula's bound.
 #[test]
 fn protected_variants_stay_inside_their_error_bounds() {
-    for id in ["stable", "online", "log_softmax", "stable_wide"] {
+    for id in [
+        "stable",
+        "online",
+        "log_softmax",
+        "stable_wide",
+        "stable_simd",
+        "online_simd",
+        "two_pass",
+        "log_softmax_simd",
+    ] {
         let v = variant(id);
         let info = *v.info();
         let formula = info.formula.expect("protected variants name their formula");
@@ -62,6 +71,10 @@ fn protected_variants_stay_inside_their_error_bounds() {
             let rounding = Rounding::of(info.accumulation, dtype);
             let mut worst_ratio = 0.0f64;
             for case in adversarial_rows(dtype, dtype != DType::F64) {
+                // Variants without a temperature (two_pass) skip the T != 1 rows.
+                if case.t != 1.0 && !info.temperature {
+                    continue;
+                }
                 let y = run(v.as_ref(), dtype, &case.x, case.t);
                 let want = exact(info.function, &case.x, case.t);
                 // Log-probabilities can lie outside the dtype's range (f16: x − max
@@ -226,6 +239,16 @@ fn sigmoid_backward_is_correct_where_y_one_minus_y_is_not() {
     assert!(g[0] > 0.0);
 }
 
+/// The softmax variants that follow `core::special` (checked on its rows below).
+const SHIFTED_SOFTMAXES: [&str; 6] = [
+    "stable",
+    "stable_wide",
+    "online",
+    "stable_simd",
+    "online_simd",
+    "two_pass",
+];
+
 #[test]
 fn special_rows_follow_the_core_rules() {
     const INF: f64 = f64::INFINITY;
@@ -250,12 +273,14 @@ fn special_rows_follow_the_core_rules() {
     ];
     for dtype in DType::ALL {
         for (x, soft, log) in cases {
-            for id in ["stable", "stable_wide", "online"] {
+            for id in SHIFTED_SOFTMAXES {
                 let y = run(variant(id).as_ref(), dtype, x, 1.0);
                 assert!(same(&y, soft), "{id} {dtype} {x:?}: {y:?}");
             }
-            let y = run(variant("log_softmax").as_ref(), dtype, x, 1.0);
-            assert!(same(&y, log), "log_softmax {dtype} {x:?}: {y:?}");
+            for id in ["log_softmax", "log_softmax_simd"] {
+                let y = run(variant(id).as_ref(), dtype, x, 1.0);
+                assert!(same(&y, log), "{id} {dtype} {x:?}: {y:?}");
+            }
             let r = exact(Function::Softmax, x, 1.0);
             let r: Vec<f64> = r.iter().map(|v| v.to_f64()).collect();
             assert!(same(&r, soft), "reference {x:?}: {r:?}");
@@ -263,15 +288,17 @@ fn special_rows_follow_the_core_rules() {
         // Backward at special rows: 0 for softmax, dy − y Σdy for log-softmax.
         let x = [1.0, INF, -INF];
         let dy = [1.0, 2.0, 4.0];
-        for id in ["stable", "stable_wide", "online"] {
+        for id in SHIFTED_SOFTMAXES {
             assert_eq!(
                 run_vjp(variant(id).as_ref(), dtype, &x, &dy, 1.0),
                 [0.0; 3],
                 "{id}"
             );
         }
-        let d = run_vjp(variant("log_softmax").as_ref(), dtype, &x, &dy, 1.0);
-        assert_eq!(d, [1.0, -5.0, 4.0], "log_softmax {dtype}");
+        for id in ["log_softmax", "log_softmax_simd"] {
+            let d = run_vjp(variant(id).as_ref(), dtype, &x, &dy, 1.0);
+            assert_eq!(d, [1.0, -5.0, 4.0], "{id} {dtype}");
+        }
     }
 }
 
@@ -303,9 +330,51 @@ fn backward_stays_accurate_on_nearly_one_hot_rows() {
     let x = common::rounded(DType::F32, &[0.0, -17.0, -20.5, -25.0, -16.25]);
     let dy = common::rounded(DType::F32, &[0.3, -0.7, 0.5, 0.1, 0.9]);
     let want = reference::softmax_vjp(&x, 1.0, &dy);
-    for id in ["stable", "online", "sharded_softmax"] {
+    for id in [
+        "stable",
+        "online",
+        "sharded_softmax",
+        "stable_simd",
+        "online_simd",
+        "two_pass",
+    ] {
         let dx = run_vjp(variant(id).as_ref(), DType::F32, &x, &dy, 1.0);
         let err = normwise_error(&dx, &want);
         assert!(err < 1e-5, "{id}: normwise {err:e}, dx = {dx:?}");
     }
+}
+
+/// `sigmoid_simd` in f32 (an f32 exp within 1 ulp, one add, one divide): within 2
+/// ULP on the same sampled inputs as `sigmoid` (tails included); its backward
+/// e/(1 + e)² (the exp, an add, a square, a divide: at most 3 ULP to first order)
+/// within 4 ULP, and never 0 where y(1 − y) is.
+#[test]
+fn sigmoid_simd_is_within_two_ulp_and_its_backward_within_four() {
+    let v = variant("sigmoid_simd");
+    let mut xs: Vec<f64> = (0..0x7f80_0000u32)
+        .step_by(4099)
+        .flat_map(|b| [f32::from_bits(b) as f64, -(f32::from_bits(b) as f64)])
+        .collect();
+    let mut b = -104.0f32;
+    while b < -87.0 {
+        xs.push(b as f64);
+        b = f32::from_bits(b.to_bits() - 64);
+    }
+    let y = run(v.as_ref(), DType::F32, &xs, 1.0);
+    let ones = vec![1.0; xs.len()];
+    let d = run_vjp(v.as_ref(), DType::F32, &xs, &ones, 1.0);
+    let (mut wy, mut wd) = (0.0f64, 0.0f64);
+    for ((&x, &yi), &di) in xs.iter().zip(&y).zip(&d) {
+        wy = wy.max(ulp_error(DType::F32, yi, reference::sigmoid(x)));
+        wd = wd.max(ulp_error(DType::F32, di, reference::sigmoid_derivative(x)));
+    }
+    eprintln!(
+        "sigmoid_simd f32: forward {wy:.4} ulp, backward {wd:.4} ulp over {} inputs",
+        xs.len()
+    );
+    assert!(wy <= 2.0, "forward {wy}");
+    assert!(wd <= 4.0, "backward {wd}");
+    let g = run_vjp(v.as_ref(), DType::F32, &[-30.0, 30.0], &[1.0, 1.0], 1.0);
+    assert_eq!(g[0], g[1]);
+    assert!(g[0] > 0.0);
 }

@@ -49,7 +49,7 @@ fn dyadic_row() -> impl Strategy<Value = Vec<f64>> {
     prop::collection::vec((-800i32..800).prop_map(|k| k as f64 / 8.0), 1..40)
 }
 
-const SOFTMAX_FAMILY: [&str; 7] = [
+const SOFTMAX_FAMILY: [&str; 11] = [
     "naive",
     "stable",
     "stable_wide",
@@ -57,6 +57,10 @@ const SOFTMAX_FAMILY: [&str; 7] = [
     "candle_softmax_last_dim",
     "candle_softmax",
     "sigmoid",
+    "stable_simd",
+    "online_simd",
+    "two_pass",
+    "sigmoid_simd",
 ];
 
 proptest! {
@@ -79,9 +83,10 @@ proptest! {
     #[test]
     fn rows_sum_to_one_within_the_bound(dtype in any_dtype(), x in row(1..300, 30.0), t in temperature()) {
         let x = common::rounded(dtype, &x);
-        for id in ["stable", "stable_wide", "online"] {
+        for id in ["stable", "stable_wide", "online", "stable_simd", "online_simd", "two_pass"] {
             let v = variant(id);
             let info = v.info();
+            let t = if info.temperature { t } else { 1.0 };
             let bound = sum_to_one(info.formula.unwrap_or_else(|| panic!("{id} names a formula")),
                 Rounding::of(info.accumulation, dtype), x.len(), t);
             let dev = sum_deviation(&run(v.as_ref(), dtype, &x, t));
@@ -95,7 +100,7 @@ proptest! {
     fn shifted_variants_are_shift_invariant(x in dyadic_row(), c in -1000i32..1000, t in temperature()) {
         for dtype in [DType::F32, DType::F64] {
             let shifted: Vec<f64> = x.iter().map(|v| v + c as f64).collect();
-            for id in ["stable", "stable_wide", "online", "log_softmax"] {
+            for id in ["stable", "stable_wide", "online", "log_softmax", "stable_simd", "online_simd", "log_softmax_simd"] {
                 let v = variant(id);
                 let a = run(v.as_ref(), dtype, &x, t);
                 let b = run(v.as_ref(), dtype, &shifted, t);
@@ -114,7 +119,7 @@ proptest! {
         use rand::seq::SliceRandom;
         perm.shuffle(&mut r);
         let px: Vec<f64> = perm.iter().map(|&i| x[i]).collect();
-        for id in ["stable", "stable_wide", "online", "log_softmax"] {
+        for id in ["stable", "stable_wide", "online", "log_softmax", "stable_simd", "online_simd", "two_pass", "log_softmax_simd"] {
             let v = variant(id);
             let info = v.info();
             let y = run(v.as_ref(), dtype, &x, 1.0);
@@ -168,6 +173,9 @@ proptest! {
             ("stable", "candle_softmax", t),
             ("log_softmax", "candle_log_softmax", t),
             ("sigmoid", "candle_sigmoid", 1.0),
+            ("stable_simd", "candle_softmax", t),
+            ("log_softmax_simd", "candle_log_softmax", t),
+            ("sigmoid_simd", "candle_sigmoid", 1.0),
         ] {
             let a = run_vjp(variant(ours).as_ref(), DType::F64, &x, dy, temp);
             let b = run_vjp(variant(theirs).as_ref(), DType::F64, &x, dy, temp);

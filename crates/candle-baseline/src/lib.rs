@@ -39,8 +39,8 @@ use candle_core::{Device, Tensor, Var, WithDType, D};
 use half::{bf16, f16};
 use softmax_lab_core::variant::check_call;
 use softmax_lab_core::{
-    Accumulation, DType, Element, Family, Formula, Function, Options, Registry, Rows, RowsMut,
-    Variant, VariantError, VariantInfo,
+    Accumulation, DType, Direction, Element, Family, Formula, Function, Options, Registry, Rows,
+    RowsMut, TimedCall, Variant, VariantError, VariantInfo,
 };
 
 /// Every dtype the candle variants run in.
@@ -347,8 +347,69 @@ macro_rules! candle_variant {
             ) -> Result<(), VariantError> {
                 backward(&$info, $op, x, y, dy, n, opts, dx)
             }
+
+            fn timed_call(
+                &self,
+                direction: Direction,
+                x: Rows<'_>,
+                dy: Rows<'_>,
+                n: usize,
+                opts: &Options,
+            ) -> Option<Result<TimedCall, VariantError>> {
+                Some(timed_call(&$info, $op, direction, x, dy, n, opts))
+            }
         }
     };
+}
+
+/// A prepared candle call on tensors built once: the forward op (candle allocates
+/// its output, as it does for every user), or forward plus autograd backward (candle
+/// has no backward without the forward graph).
+fn timed_call(
+    info: &'static VariantInfo,
+    op: Op,
+    direction: Direction,
+    x: Rows<'_>,
+    dy: Rows<'_>,
+    n: usize,
+    opts: &Options,
+) -> Result<TimedCall, VariantError> {
+    if direction == Direction::Backward && !info.has_backward {
+        return Err(VariantError::NoBackward(info.id.to_string()));
+    }
+    check_call(info, &x, &[("grad_output", dy.dtype(), dy.len())], n, opts)?;
+    let be = move |e| backend(info, e);
+    let shape = (x.len() / n, n);
+    let tensor = |r: Rows<'_>| match r {
+        Rows::F16(v) => Tensor::from_slice(v, shape, &Device::Cpu),
+        Rows::BF16(v) => Tensor::from_slice(v, shape, &Device::Cpu),
+        Rows::F32(v) => Tensor::from_slice(v, shape, &Device::Cpu),
+        Rows::F64(v) => Tensor::from_slice(v, shape, &Device::Cpu),
+    };
+    let xt = tensor(x).map_err(be)?;
+    let t = opts.temperature;
+    Ok(match direction {
+        Direction::Forward => Box::new(move || {
+            let y = scaled(&xt, t).and_then(|xs| op(&xs)).map_err(be)?;
+            drop(y);
+            Ok(())
+        }),
+        Direction::Backward => {
+            let gt = tensor(dy).map_err(be)?;
+            let var = Var::from_tensor(&xt).map_err(be)?;
+            Box::new(move || {
+                let y = scaled(var.as_tensor(), t)
+                    .and_then(|xs| op(&xs))
+                    .map_err(be)?;
+                let loss = (y * &gt).and_then(|p| p.sum_all()).map_err(be)?;
+                let grads = loss.backward().map_err(be)?;
+                grads
+                    .get(var.as_tensor())
+                    .ok_or_else(|| VariantError::NoBackward(info.id.to_string()))?;
+                Ok(())
+            })
+        }
+    })
 }
 
 candle_variant!(

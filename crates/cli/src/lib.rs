@@ -1,11 +1,12 @@
 //! The softmax-lab command line, as a library so that tests can reach the same
 //! wiring: the registry of every variant, and the `run` (the default), `validate`,
-//! `demo`, `eval` and `list` commands.
+//! `report`, `demo`, `eval` and `list` commands.
 //! Not for: numerics (they live in the variant crates and `core`).
 
 pub mod demo;
 pub mod eval;
 pub mod list;
+pub mod report;
 pub mod run;
 
 use softmax_lab_core::Registry;

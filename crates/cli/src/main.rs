@@ -11,6 +11,7 @@ use softmax_lab_cli::demo;
 use softmax_lab_cli::eval::{self, EvalArgs};
 use softmax_lab_cli::list::{self, ListArgs};
 use softmax_lab_cli::registry;
+use softmax_lab_cli::report::{self, ReportArgs};
 use softmax_lab_cli::run::{self as scenarios, Invalid, RunArgs, ValidateArgs};
 
 /// Accuracy and speed of softmax and sigmoid variants.
@@ -29,6 +30,8 @@ enum Command {
     Run(RunArgs),
     /// Check scenario files without running anything.
     Validate(ValidateArgs),
+    /// Regenerate plots, index.md and index.html from saved results (runs nothing).
+    Report(ReportArgs),
     /// The folklore examples, every softmax variant and dtype, scored in ULPs.
     Demo,
     /// Run one variant on rows from a JSON file and print the output as JSON.
@@ -47,6 +50,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             return scenarios::run(&registry, args, &mut out);
         }
         Command::Validate(args) => scenarios::validate(&registry, args)?,
+        Command::Report(args) => {
+            let mut out = std::io::stdout().lock();
+            return report::report(args, &mut out);
+        }
         Command::Demo => demo::demo(&registry)?,
         Command::Eval(args) => eval::eval(&registry, args)? + "\n",
         Command::List(args) => {
@@ -60,6 +67,14 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // candle sizes its matmul thread count from num_cpus::get_physical() on every
+    // call, re-reading /proc/cpuinfo each time, unless RAYON_NUM_THREADS is set
+    // (measured: the training study 3x slower). Setting it to the core count here,
+    // before any thread exists, changes no pool size and no result.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
-//! `softmax-lab run` and `softmax-lab validate`: scenario files through the harness.
+//! `softmax-lab run` and `softmax-lab validate`: scenario files through the harness,
+//! then the report (`softmax-lab report`) over the results folder.
 //! Every file is validated before any is run, so an invalid file leaves nothing
 //! half-written.
 
@@ -132,5 +133,7 @@ pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::
         start.elapsed().as_secs_f64(),
         opts.out_dir.join("results").display()
     )?;
+    // The report renders every result in the folder, including earlier runs' ones.
+    crate::report::render(opts.out_dir.join("results"), opts.out_dir.clone(), out)?;
     Ok(())
 }

@@ -401,7 +401,7 @@ fn non_finite_inputs() {
     assert!(line.ends_with("\"output\":[[\"-inf\",0.0]]}"), "{line}");
 }
 
-const ALL_IDS: [&str; 20] = [
+const ALL_IDS: [&str; 25] = [
     "naive",
     "stable",
     "stable_wide",
@@ -422,6 +422,11 @@ const ALL_IDS: [&str; 20] = [
     "sparsemax",
     "sparsemax_linear",
     "entmax15",
+    "stable_simd",
+    "online_simd",
+    "two_pass",
+    "log_softmax_simd",
+    "sigmoid_simd",
 ];
 
 #[test]

@@ -31,7 +31,7 @@ pub mod xd;
 pub use dtype::{DType, Element, Format};
 pub use registry::Registry;
 pub use variant::{
-    Accumulation, Buffer, Family, Formula, Function, Options, RowKernel, Rows, RowsMut, Variant,
-    VariantError, VariantInfo,
+    Accumulation, Buffer, Direction, Family, Formula, Function, Options, RowKernel, Rows, RowsMut,
+    TimedCall, Variant, VariantError, VariantInfo,
 };
 pub use xd::{Dd, Xd};

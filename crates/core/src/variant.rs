@@ -390,7 +390,50 @@ pub trait Variant: Send + Sync {
     fn id(&self) -> &'static str {
         self.info().id
     }
+
+    /// A repeatable call for throughput measurement, for variants that keep their
+    /// data in a form of their own (a framework's tensors): the returned closure runs
+    /// the op once on data prepared here, so the timing covers what a user of that
+    /// framework pays per call and not the conversion from slices. `None` (the
+    /// default): time [`Variant::forward`] / [`Variant::backward`] on the caller's
+    /// buffers, which is exactly what a user of this variant pays.
+    fn timed_call(
+        &self,
+        _direction: Direction,
+        _x: Rows<'_>,
+        _dy: Rows<'_>,
+        _n: usize,
+        _opts: &Options,
+    ) -> Option<Result<TimedCall, VariantError>> {
+        None
+    }
 }
+
+/// Which pass a measurement times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// The function itself.
+    Forward,
+    /// The vector–Jacobian product.
+    Backward,
+}
+
+impl Direction {
+    /// Both, forward first.
+    pub const ALL: [Direction; 2] = [Direction::Forward, Direction::Backward];
+
+    /// The name in results (`forward` / `backward`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Forward => "forward",
+            Direction::Backward => "backward",
+        }
+    }
+}
+
+/// A prepared call that [`Variant::timed_call`] returns: each invocation runs the op
+/// once on the prepared data.
+pub type TimedCall = Box<dyn FnMut() -> Result<(), VariantError> + Send>;
 
 /// Check the arguments every variant receives: the dtype is supported, `n > 0`,
 /// every buffer has the dtype and length of `x`, and the temperature is allowed.

@@ -22,8 +22,11 @@
 pub mod generate;
 pub mod machine;
 pub mod measure_accuracy;
+pub mod measure_claims;
 pub mod measure_gradients;
 pub mod measure_overflow;
+pub mod measure_throughput;
+pub mod measure_training;
 pub mod results;
 pub mod run;
 pub mod scenario;
@@ -83,6 +86,22 @@ pub enum HarnessError {
         scenario: String,
         /// The generator label.
         generator: String,
+    },
+    /// The training study failed (a dataset, a model or an optimiser step).
+    #[error("scenario '{scenario}': training: {message}")]
+    Training {
+        /// The scenario name.
+        scenario: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A results file of an earlier scenario that a measurement needs is unreadable.
+    #[error("{path}: cannot read results: {message}")]
+    Results {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
     },
     /// A results file that could not be written.
     #[error("{path}: cannot write: {source}")]

@@ -87,7 +87,9 @@ pub fn resolve_paths(args: &[PathBuf], default_dir: &Path) -> Result<Vec<PathBuf
 }
 
 /// Parse and validate every file; all errors are returned, none is run. Scenario
-/// names must be distinct (their results would overwrite each other).
+/// names must be distinct (their results would overwrite each other). The files
+/// come back in the order they run: as given, except that claims scenarios go last,
+/// since they read what the others wrote.
 pub fn load_all(
     paths: &[PathBuf],
     registry: &Registry,
@@ -114,6 +116,8 @@ pub fn load_all(
         }
     }
     if errors.is_empty() {
+        // A stable sort: the given order is kept within each group.
+        files.sort_by_key(|f: &ScenarioFile| f.full.kind == Kind::Claims);
         Ok(files)
     } else {
         Err(errors)
@@ -136,6 +140,9 @@ pub fn main_columns(kind: Kind) -> Vec<(&'static str, crate::results::ColumnType
         Kind::Accuracy => columns_with_key(&measure_accuracy::METRICS),
         Kind::Overflow => columns_with_key(&measure_overflow::METRICS),
         Kind::Gradients => columns_with_key(&measure_gradients::METRICS),
+        Kind::Throughput => crate::measure_throughput::COLUMNS.to_vec(),
+        Kind::Training => crate::measure_training::COLUMNS.to_vec(),
+        Kind::Claims => crate::measure_claims::COLUMNS.to_vec(),
     }
 }
 
@@ -146,6 +153,21 @@ pub fn measure_scenario(
     registry: &Registry,
     opts: &RunOptions,
 ) -> Result<Vec<Table>, HarnessError> {
+    match s.kind {
+        Kind::Accuracy | Kind::Overflow | Kind::Gradients => {}
+        Kind::Throughput => {
+            return crate::measure_throughput::measure(s, registry, opts.progress);
+        }
+        Kind::Training => {
+            let Some(spec) = &s.training else {
+                return Ok(vec![Table::new(s.kind.name(), &main_columns(s.kind))]);
+            };
+            return crate::measure_training::measure(&s.name, spec, s.seed);
+        }
+        Kind::Claims => {
+            return crate::measure_claims::measure(s, registry, &opts.out_dir.join("results"));
+        }
+    }
     let variants: Vec<Arc<dyn Variant>> = s
         .variants
         .iter()
@@ -256,6 +278,8 @@ pub fn measure_scenario(
                         .map(|r| r.cells())
                         .collect()
                 }
+                // Measured above, not per point.
+                Kind::Throughput | Kind::Training | Kind::Claims => Vec::new(),
             };
             for (vi, row) in idx.into_iter().zip(rows) {
                 out.push(([vi, di, ni, gi, ti, si], row));
@@ -367,14 +391,17 @@ pub fn run_scenario(
     })
 }
 
-/// Run every scenario in order (each already validated).
+/// Run every scenario (each already validated) in order, except that claims
+/// scenarios run last: they read the results the others wrote.
 pub fn run_all(
     files: &[ScenarioFile],
     registry: &Registry,
     opts: &RunOptions,
 ) -> Result<Vec<Outcome>, HarnessError> {
-    files
-        .iter()
+    let mut order: Vec<&ScenarioFile> = files.iter().collect();
+    order.sort_by_key(|f| f.full.kind == Kind::Claims);
+    order
+        .into_iter()
         .map(|f| run_scenario(f.pick(opts.quick), registry, opts))
         .collect()
 }
@@ -405,11 +432,72 @@ fn short(v: f64) -> String {
     }
 }
 
+/// Training: per dataset and head, the final-epoch accuracy and log-loss over
+/// every seed, model and standardisation.
+fn summarize_training(main: &Table) -> Vec<String> {
+    let last = main
+        .rows
+        .iter()
+        .map(|r| cell(main, r, "epoch"))
+        .fold(f64::NAN, f64::max);
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for r in &main.rows {
+        let k = (
+            text(main, r, "dataset").to_string(),
+            text(main, r, "head").to_string(),
+        );
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys.iter()
+        .map(|(d, h)| {
+            let at_end: Vec<&Vec<Value>> = main
+                .rows
+                .iter()
+                .filter(|r| {
+                    text(main, r, "dataset") == d
+                        && text(main, r, "head") == h
+                        && cell(main, r, "epoch") == last
+                })
+                .collect();
+            let acc: Vec<f64> = at_end.iter().map(|r| cell(main, r, "accuracy")).collect();
+            let loss: Vec<f64> = at_end.iter().map(|r| cell(main, r, "log_loss")).collect();
+            format!(
+                "{:<14} {:<16} final accuracy {:>7} log-loss {:>7} ({} runs)",
+                d,
+                h,
+                short(crate::stats::median(&acc)),
+                short(crate::stats::median(&loss)),
+                at_end.len()
+            )
+        })
+        .collect()
+}
+
 /// A few lines per scenario: per variant, the figure its kind is about.
 fn summarize(s: &Scenario, tables: &[Table]) -> Vec<String> {
     let Some(main) = tables.first() else {
         return Vec::new();
     };
+    match s.kind {
+        Kind::Claims => {
+            return main
+                .rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{:<4} {:<20} {}",
+                        text(main, r, "claim"),
+                        text(main, r, "verdict"),
+                        text(main, r, "evidence")
+                    )
+                })
+                .collect()
+        }
+        Kind::Training => return summarize_training(main),
+        _ => {}
+    }
     let mut lines = Vec::new();
     for id in &s.variants {
         let rows: Vec<&Vec<Value>> = main
@@ -427,6 +515,31 @@ fn summarize(s: &Scenario, tables: &[Table]) -> Vec<String> {
                 .fold(f64::NAN, f64::max)
         };
         let line = match s.kind {
+            Kind::Throughput => {
+                let best = |threads_one: bool, in_cache: bool, col: &str| {
+                    rows.iter()
+                        .filter(|r| {
+                            text(main, r, "direction") == "forward"
+                                && text(main, r, "dtype") == "f32"
+                                && (cell(main, r, "threads") == 1.0) == threads_one
+                                && matches!(
+                                    main.column("in_cache").map(|i| &r[i]),
+                                    Some(Value::Bool(b)) if *b == in_cache
+                                )
+                        })
+                        .map(|r| cell(main, r, col))
+                        .filter(|v| !v.is_nan())
+                        .fold(f64::NAN, f64::max)
+                };
+                format!(
+                    "{id:<24} f32 forward: in cache, 1 thread: best {:>9} elems/s ({:>6}x candle); \
+                     out of cache, all threads: {:>6}x memcpy",
+                    short(best(true, true, "elems_per_s")),
+                    short(best(true, true, "ratio_to_candle")),
+                    short(best(false, false, "ratio_to_memcpy")),
+                )
+            }
+            Kind::Training | Kind::Claims => continue,
             Kind::Accuracy => format!(
                 "{id:<24} worst max_ulp {:>9}  worst normwise {:>9}  (bound {:>9})",
                 short(worst("max_ulp")),

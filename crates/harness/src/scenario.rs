@@ -17,7 +17,15 @@
 //!   a temperature other than 1 while none of its variants takes one is an error.
 //! - `[quick]` replaces what it names; what it does not name is derived: `rows`
 //!   divided by 8 (at least 1), every sweep thinned to its first, middle and last
-//!   point, `n` kept.
+//!   point, `n` kept; for throughput, `samples` divided by 3 (at least 5) and
+//!   `bytes_per_case` kept.
+//! - Fields apply to the kinds that use them, and a field given to a kind that
+//!   ignores it is an error (it would silently do nothing): `rows`, `sweep` only for
+//!   accuracy, overflow and gradients; `[throughput]` only for throughput (whose row
+//!   count is derived from `bytes_per_case`); `[training]` only for training; a
+//!   claims scenario takes nothing but its name, description and seed.
+//! - Throughput runs any variant, random samples included (no reference is needed
+//!   to time a call).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -36,11 +44,25 @@ pub enum Kind {
     Overflow,
     /// VJP norm and agreement with the reference, finite differences and candle.
     Gradients,
+    /// Elements and bytes per second against a memory copy and candle.
+    Throughput,
+    /// Output heads trained on real data sets (crate `softmax-lab-training`).
+    Training,
+    /// A verdict on every claim of the study, computed from measurements; runs
+    /// after the other scenarios of a run and reads their results.
+    Claims,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 3] = [Kind::Accuracy, Kind::Overflow, Kind::Gradients];
+    pub const ALL: [Kind; 6] = [
+        Kind::Accuracy,
+        Kind::Overflow,
+        Kind::Gradients,
+        Kind::Throughput,
+        Kind::Training,
+        Kind::Claims,
+    ];
 
     /// The name used in scenario files and results.
     pub fn name(self) -> &'static str {
@@ -48,8 +70,51 @@ impl Kind {
             Kind::Accuracy => "accuracy",
             Kind::Overflow => "overflow",
             Kind::Gradients => "gradients",
+            Kind::Throughput => "throughput",
+            Kind::Training => "training",
+            Kind::Claims => "claims",
         }
     }
+
+    /// Whether the kind measures variants on generated rows (and so takes
+    /// `variants`, `dtypes`, `n` and `generators`).
+    pub fn takes_rows(self) -> bool {
+        matches!(
+            self,
+            Kind::Accuracy | Kind::Overflow | Kind::Gradients | Kind::Throughput
+        )
+    }
+}
+
+/// How a throughput scenario times its cases (the `[throughput]` section).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ThroughputSpec {
+    /// Thread counts, each case run with each (0: every available core).
+    pub threads: Vec<usize>,
+    /// Input bytes per timed call: a case's row count is
+    /// `max(1, bytes_per_case / (n × element size))`.
+    pub bytes_per_case: usize,
+    /// Timed samples per case (odd counts give a plain median).
+    pub samples: usize,
+    /// Time budget of one participant of a case, seconds: slow calls get fewer
+    /// samples (at least 3).
+    pub max_seconds_per_case: f64,
+    /// Passes to time.
+    #[serde(serialize_with = "direction_names")]
+    pub directions: Vec<softmax_lab_core::Direction>,
+    /// Vocabulary sizes V for hierarchical against full softmax (empty: not measured).
+    pub hsoftmax_vocab: Vec<usize>,
+    /// Hidden size d of those heads.
+    pub hsoftmax_dim: usize,
+    /// Shard counts for sharded against unsharded softmax (empty: not measured).
+    pub shards: Vec<usize>,
+}
+
+fn direction_names<S: serde::Serializer>(
+    d: &[softmax_lab_core::Direction],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(d.iter().map(|d| d.name()))
 }
 
 /// One input generator, with its parameters resolved (defaults filled in).
@@ -188,6 +253,10 @@ pub struct Scenario {
     pub temperature: Vec<f64>,
     /// Gradients: an entry counts as tiny when |dx_i| <= this × max_j |dy_j| of its row.
     pub tiny_grad_threshold: f64,
+    /// Throughput: how cases are timed.
+    pub throughput: Option<ThroughputSpec>,
+    /// Training: the study to run.
+    pub training: Option<softmax_lab_training::Spec>,
     /// Whether this is the `--quick` form.
     pub quick: bool,
 }
@@ -259,14 +328,32 @@ struct RawScenario {
     kind: S<String>,
     variants: Option<S<Vec<S<String>>>>,
     families: Option<S<Vec<S<String>>>>,
-    dtypes: S<Vec<S<String>>>,
+    dtypes: Option<S<Vec<S<String>>>>,
     seed: u64,
-    n: S<Vec<S<i64>>>,
-    rows: S<i64>,
-    generators: S<Vec<S<RawGenerator>>>,
+    n: Option<S<Vec<S<i64>>>>,
+    rows: Option<S<i64>>,
+    generators: Option<S<Vec<S<RawGenerator>>>>,
+    // Tables with dotted sub-tables ([sweep.scale], [quick.sweep.scale],
+    // [training.quick]) cannot be `Spanned` in toml 0.8; errors about them point
+    // at a spanned value inside, or at `kind`.
     sweep: Option<RawSweep>,
     tiny_grad_threshold: Option<S<f64>>,
+    throughput: Option<S<RawThroughput>>,
+    training: Option<softmax_lab_training::RawSpec>,
     quick: Option<RawQuick>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThroughput {
+    threads: Option<S<Vec<S<i64>>>>,
+    bytes_per_case: Option<S<i64>>,
+    samples: Option<S<i64>>,
+    max_seconds_per_case: Option<S<f64>>,
+    directions: Option<S<Vec<S<String>>>>,
+    hsoftmax_vocab: Option<S<Vec<S<i64>>>>,
+    hsoftmax_dim: Option<S<i64>>,
+    shards: Option<S<Vec<S<i64>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +396,12 @@ struct RawQuick {
     n: Option<S<Vec<S<i64>>>>,
     rows: Option<S<i64>>,
     sweep: Option<RawSweep>,
+    dtypes: Option<S<Vec<S<String>>>>,
+    samples: Option<S<i64>>,
+    max_seconds_per_case: Option<S<f64>>,
+    bytes_per_case: Option<S<i64>>,
+    hsoftmax_vocab: Option<S<Vec<S<i64>>>>,
+    shards: Option<S<Vec<S<i64>>>>,
 }
 
 // ---------------------------------------------------------------------------------
@@ -708,14 +801,184 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
             )
         })?;
 
+    // Fields given to a kind that ignores them are errors.
+    let misplaced = |span: Option<Range<usize>>, field: &str, applies: &str| match span {
+        Some(span) => Err(cx.err(
+            span,
+            format!(
+                "`{field}` does not apply to kind = \"{}\" (it applies to {applies})",
+                kind.name()
+            ),
+        )),
+        None => Ok(()),
+    };
+    let quick_raw = raw.quick.as_ref();
+    let sweep_span = |sw: &RawSweep| {
+        sw.scale
+            .as_ref()
+            .map(|g| g.span())
+            .or_else(|| sw.temperature.as_ref().map(|g| g.span()))
+            .unwrap_or(raw.kind.span())
+    };
+    let quick_span = |q: &RawQuick| {
+        q.n.as_ref()
+            .map(|v| v.span())
+            .or_else(|| q.rows.as_ref().map(|v| v.span()))
+            .or_else(|| q.dtypes.as_ref().map(|v| v.span()))
+            .or_else(|| q.samples.as_ref().map(|v| v.span()))
+            .or_else(|| q.max_seconds_per_case.as_ref().map(|v| v.span()))
+            .or_else(|| q.bytes_per_case.as_ref().map(|v| v.span()))
+            .or_else(|| q.hsoftmax_vocab.as_ref().map(|v| v.span()))
+            .or_else(|| q.shards.as_ref().map(|v| v.span()))
+            .or_else(|| q.sweep.as_ref().map(sweep_span))
+            .unwrap_or(raw.kind.span())
+    };
+    if !kind.takes_rows() {
+        let rows_kinds = "accuracy, overflow, gradients and throughput";
+        misplaced(
+            raw.variants.as_ref().map(|v| v.span()),
+            "variants",
+            rows_kinds,
+        )?;
+        misplaced(
+            raw.families.as_ref().map(|v| v.span()),
+            "families",
+            rows_kinds,
+        )?;
+        misplaced(raw.dtypes.as_ref().map(|v| v.span()), "dtypes", rows_kinds)?;
+        misplaced(raw.n.as_ref().map(|v| v.span()), "n", rows_kinds)?;
+        misplaced(
+            raw.generators.as_ref().map(|v| v.span()),
+            "generators",
+            rows_kinds,
+        )?;
+    }
+    if !matches!(kind, Kind::Accuracy | Kind::Overflow | Kind::Gradients) {
+        let applies = "accuracy, overflow and gradients";
+        misplaced(raw.rows.as_ref().map(|v| v.span()), "rows", applies)?;
+        misplaced(raw.sweep.as_ref().map(sweep_span), "sweep", applies)?;
+    }
+    if kind != Kind::Throughput {
+        misplaced(
+            raw.throughput.as_ref().map(|v| v.span()),
+            "[throughput]",
+            "throughput",
+        )?;
+    }
+    if kind != Kind::Training {
+        misplaced(
+            raw.training.as_ref().map(|_| raw.kind.span()),
+            "[training]",
+            "training",
+        )?;
+    }
+    if kind == Kind::Claims || kind == Kind::Training {
+        if let Some(q) = &raw.quick {
+            return Err(cx.err(
+                quick_span(q),
+                format!(
+                    "`[quick]` does not apply to kind = \"{}\"{}",
+                    kind.name(),
+                    if kind == Kind::Training {
+                        " (put quick overrides in `[training.quick]`)"
+                    } else {
+                        " (its quick form is built in)"
+                    }
+                ),
+            ));
+        }
+    }
+    if let (Some(q), true) = (quick_raw, kind != Kind::Throughput) {
+        let span = Some(quick_span(q));
+        if q.samples.is_some()
+            || q.max_seconds_per_case.is_some()
+            || q.bytes_per_case.is_some()
+            || q.hsoftmax_vocab.is_some()
+            || q.shards.is_some()
+            || q.dtypes.is_some()
+        {
+            misplaced(
+                span,
+                "quick.samples/max_seconds_per_case/bytes_per_case/hsoftmax_vocab/shards/dtypes",
+                "throughput",
+            )?;
+        }
+    }
+    if let (Some(q), true) = (quick_raw, kind == Kind::Throughput) {
+        let span = Some(quick_span(q));
+        if q.rows.is_some() || q.sweep.is_some() {
+            misplaced(
+                span,
+                "quick.rows/quick.sweep",
+                "accuracy, overflow and gradients",
+            )?;
+        }
+    }
+
+    let description = raw.description.clone().unwrap_or_default();
+    let empty = Scenario {
+        name: name.clone(),
+        source: path.to_path_buf(),
+        description: description.clone(),
+        kind,
+        variants: Vec::new(),
+        dtypes: Vec::new(),
+        seed: raw.seed,
+        n: Vec::new(),
+        rows: 0,
+        generators: Vec::new(),
+        scale: Vec::new(),
+        temperature: Vec::new(),
+        tiny_grad_threshold: 0.0,
+        throughput: None,
+        training: None,
+        quick: false,
+    };
+    match kind {
+        Kind::Claims => {
+            let quick = Scenario {
+                quick: true,
+                ..empty.clone()
+            };
+            return Ok(ScenarioFile { full: empty, quick });
+        }
+        Kind::Training => {
+            let Some(t) = &raw.training else {
+                return Err(cx.err(
+                    raw.kind.span(),
+                    "kind = \"training\" needs a `[training]` section (see scenarios/README.md)",
+                ));
+            };
+            let spec = |quick: bool| t.validate(quick).map_err(|e| cx.err(e.span, e.message));
+            let full = Scenario {
+                training: Some(spec(false)?),
+                ..empty.clone()
+            };
+            let quick = Scenario {
+                training: Some(spec(true)?),
+                quick: true,
+                ..empty
+            };
+            return Ok(ScenarioFile { full, quick });
+        }
+        _ => {}
+    }
+    let required = |field: &'static str| {
+        cx.err(
+            raw.kind.span(),
+            format!("kind = \"{}\" needs `{field}`", kind.name()),
+        )
+    };
+
     // Variants: ids and whole families, in registry order.
+    let scored = kind != Kind::Throughput;
     let mut wanted: Vec<&str> = Vec::new();
     if let Some(ids) = &raw.variants {
         for id in ids.get_ref() {
             let v = registry
                 .get(id.get_ref())
                 .map_err(|e| cx.err(id.span(), e.to_string()))?;
-            if !has_reference(v.info().function) {
+            if scored && !has_reference(v.info().function) {
                 return Err(cx.err(
                     id.span(),
                     format!(
@@ -748,7 +1011,7 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
             wanted.extend(
                 registry
                     .family(family)
-                    .filter(|v| has_reference(v.info().function))
+                    .filter(|v| !scored || has_reference(v.info().function))
                     .map(|v| v.info().id),
             );
         }
@@ -776,30 +1039,47 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         ));
     }
 
-    if raw.dtypes.get_ref().is_empty() {
-        return Err(cx.err(
-            raw.dtypes.span(),
-            "`dtypes` is empty: list at least one of f16, bf16, f32, f64",
-        ));
-    }
-    let mut dtypes = Vec::new();
-    for d in raw.dtypes.get_ref() {
-        let dt: DType = d
-            .get_ref()
-            .parse()
-            .map_err(|e: softmax_lab_core::dtype::UnknownDType| cx.err(d.span(), e.to_string()))?;
-        if !dtypes.contains(&dt) {
-            dtypes.push(dt);
+    let dtype_list = |d: &S<Vec<S<String>>>, what: &str| -> Result<Vec<DType>, ScenarioError> {
+        if d.get_ref().is_empty() {
+            return Err(cx.err(
+                d.span(),
+                format!("`{what}` is empty: list at least one of f16, bf16, f32, f64"),
+            ));
         }
-    }
-    dtypes.sort();
+        let mut dtypes = Vec::new();
+        for d in d.get_ref() {
+            let dt: DType =
+                d.get_ref()
+                    .parse()
+                    .map_err(|e: softmax_lab_core::dtype::UnknownDType| {
+                        cx.err(d.span(), e.to_string())
+                    })?;
+            if !dtypes.contains(&dt) {
+                dtypes.push(dt);
+            }
+        }
+        dtypes.sort();
+        Ok(dtypes)
+    };
+    let dtypes = dtype_list(
+        raw.dtypes.as_ref().ok_or_else(|| required("dtypes"))?,
+        "dtypes",
+    )?;
 
-    let n = row_lengths(&cx, &raw.n, "n")?;
-    let rows = positive_count(&cx, &raw.rows, "rows")?;
+    let n = row_lengths(&cx, raw.n.as_ref().ok_or_else(|| required("n"))?, "n")?;
+    let rows = match (&raw.rows, kind) {
+        (_, Kind::Throughput) => 0,
+        (Some(r), _) => positive_count(&cx, r, "rows")?,
+        (None, _) => return Err(required("rows")),
+    };
 
-    if raw.generators.get_ref().is_empty() {
+    let raw_generators = raw
+        .generators
+        .as_ref()
+        .ok_or_else(|| required("generators"))?;
+    if raw_generators.get_ref().is_empty() {
         return Err(cx.err(
-            raw.generators.span(),
+            raw_generators.span(),
             format!(
                 "no generators: add at least one [[generators]] with dist = one of {}",
                 quoted(&DIST_NAMES)
@@ -807,7 +1087,7 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         ));
     }
     let mut generators: Vec<Generator> = Vec::new();
-    for g in raw.generators.get_ref() {
+    for g in raw_generators.get_ref() {
         let gen = generator(&cx, g)?;
         if generators.iter().any(|o| o.name == gen.name) {
             return Err(cx.err(
@@ -821,7 +1101,8 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         generators.push(gen);
     }
 
-    let (scale, temperature) = sweep_axes(&cx, raw.sweep.as_ref(), (vec![1.0], vec![1.0]))?;
+    let raw_sweep = raw.sweep.as_ref();
+    let (scale, temperature) = sweep_axes(&cx, raw_sweep, (vec![1.0], vec![1.0]))?;
     let takes_temperature = variants
         .iter()
         .filter_map(|id| registry.get(id).ok())
@@ -838,7 +1119,7 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         }
         Ok(())
     };
-    check_temperature(&temperature, raw.sweep.as_ref())?;
+    check_temperature(&temperature, raw_sweep)?;
 
     let tiny_grad_threshold = match &raw.tiny_grad_threshold {
         None => 1e-8,
@@ -863,31 +1144,41 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         }
     };
 
+    let throughput = if kind == Kind::Throughput {
+        Some(throughput_spec(
+            &cx,
+            raw.throughput.as_ref().map(|t| t.get_ref()),
+        )?)
+    } else {
+        None
+    };
+
     let full = Scenario {
-        name,
-        source: path.to_path_buf(),
-        description: raw.description.clone().unwrap_or_default(),
-        kind,
         variants,
         dtypes,
-        seed: raw.seed,
         n,
         rows,
         generators,
         scale,
         temperature,
         tiny_grad_threshold,
-        quick: false,
+        throughput,
+        ..empty
     };
 
-    let q = raw.quick.as_ref();
+    let q = quick_raw;
     let quick_n = match q.and_then(|q| q.n.as_ref()) {
         Some(v) => row_lengths(&cx, v, "quick.n")?,
         None => full.n.clone(),
     };
-    let quick_rows = match q.and_then(|q| q.rows.as_ref()) {
-        Some(v) => positive_count(&cx, v, "quick.rows")?,
-        None => (full.rows / 8).max(1),
+    let quick_rows = match (q.and_then(|q| q.rows.as_ref()), kind) {
+        (_, Kind::Throughput) => 0,
+        (Some(v), _) => positive_count(&cx, v, "quick.rows")?,
+        (None, _) => (full.rows / 8).max(1),
+    };
+    let quick_dtypes = match q.and_then(|q| q.dtypes.as_ref()) {
+        Some(d) => dtype_list(d, "quick.dtypes")?,
+        None => full.dtypes.clone(),
     };
     let quick_sweep = q.and_then(|q| q.sweep.as_ref());
     let (quick_scale, quick_temperature) = sweep_axes(
@@ -896,15 +1187,213 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         (thinned(&full.scale), thinned(&full.temperature)),
     )?;
     check_temperature(&quick_temperature, quick_sweep)?;
+    let quick_throughput = match (&full.throughput, q) {
+        (Some(t), q) => Some(quick_throughput_spec(&cx, t, q)?),
+        (None, _) => None,
+    };
     let quick = Scenario {
         n: quick_n,
         rows: quick_rows,
+        dtypes: quick_dtypes,
         scale: quick_scale,
         temperature: quick_temperature,
+        throughput: quick_throughput,
         quick: true,
         ..full.clone()
     };
     Ok(ScenarioFile { full, quick })
+}
+
+/// Default timed samples per throughput case.
+const DEFAULT_SAMPLES: usize = 15;
+/// Default time budget of one participant of a throughput case, seconds.
+const DEFAULT_MAX_SECONDS_PER_CASE: f64 = 0.5;
+/// Default input bytes per timed call: 256 KiB, so that input and output of the
+/// small-row cases (512 KiB) stay inside a 1 MiB L2.
+const DEFAULT_BYTES_PER_CASE: usize = 256 * 1024;
+
+fn count_list(
+    cx: &Ctx,
+    v: &S<Vec<S<i64>>>,
+    what: &str,
+    min: i64,
+) -> Result<Vec<usize>, ScenarioError> {
+    let mut out = Vec::new();
+    for x in v.get_ref() {
+        let k = *x.get_ref();
+        if k < min {
+            return Err(cx.err(
+                x.span(),
+                format!("`{what}` values must be whole numbers >= {min}, got {k}"),
+            ));
+        }
+        let k = k as usize;
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    Ok(out)
+}
+
+/// The `[throughput]` section, defaults filled in.
+fn throughput_spec(cx: &Ctx, raw: Option<&RawThroughput>) -> Result<ThroughputSpec, ScenarioError> {
+    use softmax_lab_core::Direction;
+    let threads =
+        match raw.and_then(|r| r.threads.as_ref()) {
+            Some(t) if t.get_ref().is_empty() => return Err(cx.err(
+                t.span(),
+                "`throughput.threads` is empty: list thread counts (0 = every core), e.g. [1, 0]",
+            )),
+            Some(t) => count_list(cx, t, "throughput.threads", 0)?,
+            None => vec![1, 0],
+        };
+    let bytes_per_case = match raw.and_then(|r| r.bytes_per_case.as_ref()) {
+        Some(b) => {
+            let v = positive_count(cx, b, "throughput.bytes_per_case")?;
+            if v < 1024 {
+                return Err(cx.err(
+                    b.span(),
+                    format!("`throughput.bytes_per_case` must be >= 1024, got {v}"),
+                ));
+            }
+            v
+        }
+        None => DEFAULT_BYTES_PER_CASE,
+    };
+    let samples = match raw.and_then(|r| r.samples.as_ref()) {
+        Some(v) => samples_count(cx, v, "throughput.samples")?,
+        None => DEFAULT_SAMPLES,
+    };
+    let max_seconds_per_case = match raw.and_then(|r| r.max_seconds_per_case.as_ref()) {
+        Some(v) => seconds(cx, v, "throughput.max_seconds_per_case")?,
+        None => DEFAULT_MAX_SECONDS_PER_CASE,
+    };
+    let directions = match raw.and_then(|r| r.directions.as_ref()) {
+        Some(d) => {
+            if d.get_ref().is_empty() {
+                return Err(cx.err(
+                    d.span(),
+                    "`throughput.directions` is empty: list forward and/or backward",
+                ));
+            }
+            let mut out = Vec::new();
+            for x in d.get_ref() {
+                let dir = Direction::ALL
+                    .into_iter()
+                    .find(|dir| dir.name() == x.get_ref())
+                    .ok_or_else(|| {
+                        cx.err(
+                            x.span(),
+                            format!(
+                                "unknown direction '{}': expected one of forward, backward",
+                                x.get_ref()
+                            ),
+                        )
+                    })?;
+                if !out.contains(&dir) {
+                    out.push(dir);
+                }
+            }
+            out.sort();
+            out
+        }
+        None => Direction::ALL.to_vec(),
+    };
+    let hsoftmax_vocab = match raw.and_then(|r| r.hsoftmax_vocab.as_ref()) {
+        Some(v) => count_list(cx, v, "throughput.hsoftmax_vocab", 2)?,
+        None => Vec::new(),
+    };
+    let hsoftmax_dim = match raw.and_then(|r| r.hsoftmax_dim.as_ref()) {
+        Some(v) => positive_count(cx, v, "throughput.hsoftmax_dim")?,
+        None => 64,
+    };
+    let shards = match raw.and_then(|r| r.shards.as_ref()) {
+        Some(v) => count_list(cx, v, "throughput.shards", 1)?,
+        None => Vec::new(),
+    };
+    if let Some(&k) = shards
+        .iter()
+        .find(|&&k| k > softmax_lab_logsumexp::sharded::MAX_SHARDS)
+    {
+        let span = raw
+            .and_then(|r| r.shards.as_ref())
+            .map_or(0..0, |s| s.span());
+        return Err(cx.err(
+            span,
+            format!(
+                "`throughput.shards` values must be <= {}, got {k}",
+                softmax_lab_logsumexp::sharded::MAX_SHARDS
+            ),
+        ));
+    }
+    Ok(ThroughputSpec {
+        threads,
+        bytes_per_case,
+        samples,
+        max_seconds_per_case,
+        directions,
+        hsoftmax_vocab,
+        hsoftmax_dim,
+        shards,
+    })
+}
+
+fn seconds(cx: &Ctx, v: &S<f64>, what: &str) -> Result<f64, ScenarioError> {
+    let x = *v.get_ref();
+    if !(x.is_finite() && x > 0.0) {
+        return Err(cx.err(
+            v.span(),
+            format!("`{what}` must be a number of seconds > 0, got {x}"),
+        ));
+    }
+    Ok(x)
+}
+
+fn samples_count(cx: &Ctx, v: &S<i64>, what: &str) -> Result<usize, ScenarioError> {
+    let k = positive_count(cx, v, what)?;
+    if !(3..=10_000).contains(&k) {
+        return Err(cx.err(
+            v.span(),
+            format!("`{what}` must be from 3 to 10000 (a median needs a few samples), got {k}"),
+        ));
+    }
+    Ok(k)
+}
+
+/// The quick form of a throughput spec: `[quick]` overrides, else fewer samples.
+fn quick_throughput_spec(
+    cx: &Ctx,
+    full: &ThroughputSpec,
+    q: Option<&RawQuick>,
+) -> Result<ThroughputSpec, ScenarioError> {
+    let samples = match q.and_then(|q| q.samples.as_ref()) {
+        Some(v) => samples_count(cx, v, "quick.samples")?,
+        None => (full.samples / 3).max(5),
+    };
+    let max_seconds_per_case = match q.and_then(|q| q.max_seconds_per_case.as_ref()) {
+        Some(v) => seconds(cx, v, "quick.max_seconds_per_case")?,
+        None => full.max_seconds_per_case / 5.0,
+    };
+    let bytes_per_case = match q.and_then(|q| q.bytes_per_case.as_ref()) {
+        Some(b) => positive_count(cx, b, "quick.bytes_per_case")?.max(1024),
+        None => full.bytes_per_case,
+    };
+    let hsoftmax_vocab = match q.and_then(|q| q.hsoftmax_vocab.as_ref()) {
+        Some(v) => count_list(cx, v, "quick.hsoftmax_vocab", 2)?,
+        None => full.hsoftmax_vocab.clone(),
+    };
+    let shards = match q.and_then(|q| q.shards.as_ref()) {
+        Some(v) => count_list(cx, v, "quick.shards", 1)?,
+        None => full.shards.clone(),
+    };
+    Ok(ThroughputSpec {
+        samples,
+        max_seconds_per_case,
+        bytes_per_case,
+        hsoftmax_vocab,
+        shards,
+        ..full.clone()
+    })
 }
 
 /// Read and parse one scenario file.

@@ -115,6 +115,34 @@ pub fn summarize(values: &[f64]) -> Summary {
     }
 }
 
+/// A distribution-free confidence interval of the median at 95% or more: the order
+/// statistics x_(j) ≤ median ≤ x_(k) with j the largest rank such that
+/// P(Binomial(n, 1/2) < j) ≤ 2.5% and k = n + 1 − j (exact binomial, no normal
+/// approximation, so it holds for timing samples of any shape). NaN values are
+/// left out; for fewer than 6 values no such interval exists below 100% and the
+/// sample's range (min, max) is returned.
+pub fn median_ci95(values: &[f64]) -> (f64, f64) {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    // j − 1 is the largest i with P(B ≤ i) ≤ 2.5% (j = 1 when there is none); the
+    // binomial terms are accumulated in f64, exact enough for n ≤ 10^4.
+    let mut j = 1;
+    // Terms in log space: 2^-n underflows for n > 1074.
+    let (mut i, mut ln_p) = (0usize, -(n as f64) * std::f64::consts::LN_2);
+    let mut cdf = ln_p.exp();
+    while cdf <= 0.025 && i + 1 < n {
+        j = i + 1;
+        i += 1;
+        ln_p += ((n - i + 1) as f64 / i as f64).ln();
+        cdf += ln_p.exp();
+    }
+    (sorted[j - 1], sorted[n - j])
+}
+
 /// The 95% confidence interval of the mean, mean ± t(0.975, n−1) · s / √n.
 fn mean_ci95(values: &[f64], mean: f64) -> (f64, f64) {
     let n = values.len();
@@ -165,6 +193,28 @@ mod tests {
         assert!(e.median.is_nan());
         assert!(fraction(1, 0).is_nan());
         assert_eq!(fraction(1, 4), 0.25);
+    }
+
+    #[test]
+    fn median_interval_uses_binomial_order_statistics() {
+        // n = 15: P(B <= 3) = 0.0176 <= 2.5% < P(B <= 4) = 0.0592, so ranks 4 and 12.
+        let v: Vec<f64> = (1..=15).rev().map(f64::from).collect();
+        assert_eq!(median_ci95(&v), (4.0, 12.0));
+        // n = 5: no interval below 100%; the range.
+        assert_eq!(median_ci95(&[5.0, 1.0, 3.0, 2.0, 4.0]), (1.0, 5.0));
+        // n = 6: P(B = 0) = 1/64 = 1.6% <= 2.5%, so ranks 1 and 6 (the range again).
+        assert_eq!(median_ci95(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), (1.0, 6.0));
+        // n = 9: P(B <= 1) = 10/512 = 1.95%, so ranks 2 and 8.
+        let v: Vec<f64> = (1..=9).map(f64::from).collect();
+        assert_eq!(median_ci95(&v), (2.0, 8.0));
+        assert!(median_ci95(&[]).0.is_nan());
+        // n = 2000 (2^-n underflows): the ranks sit about 1.96 √n / 2 = 43.8 from the middle.
+        let v: Vec<f64> = (1..=2000).map(f64::from).collect();
+        let (lo, hi) = median_ci95(&v);
+        assert!(
+            (956.0..=958.0).contains(&lo) && hi == 2001.0 - lo,
+            "{lo} {hi}"
+        );
     }
 
     #[test]

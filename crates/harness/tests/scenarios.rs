@@ -189,7 +189,7 @@ fn shipped_scenarios_validate_and_cover_every_kind_for_every_family() {
         )
     });
     let reg = registry();
-    for kind in Kind::ALL {
+    for kind in Kind::ALL.into_iter().filter(|k| k.takes_rows()) {
         for family in Family::ALL {
             if reg.family(family).next().is_none() {
                 continue;
@@ -208,6 +208,13 @@ fn shipped_scenarios_validate_and_cover_every_kind_for_every_family() {
                 kind.name()
             );
         }
+    }
+    for kind in [Kind::Training, Kind::Claims] {
+        assert!(
+            files.iter().any(|f| f.full.kind == kind),
+            "no {} scenario is shipped",
+            kind.name()
+        );
     }
     for f in &files {
         let (q, full) = (&f.quick, &f.full);
@@ -561,4 +568,157 @@ fn load_all_reports_every_bad_file_and_duplicate_names() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(e.contains("no scenario files"), "{e}");
+}
+
+const THROUGHPUT: &str = r#"name = "tp"
+kind = "throughput"
+variants = ["stable", "sigmoid", "candle_softmax_last_dim"]
+dtypes = ["f32"]
+seed = 11
+n = [64, 300]
+
+[[generators]]
+dist = "normal"
+
+[throughput]
+threads = [1, 2]
+bytes_per_case = 4096
+samples = 3
+max_seconds_per_case = 0.05
+hsoftmax_vocab = [50]
+hsoftmax_dim = 8
+shards = [1, 4]
+"#;
+
+#[test]
+fn throughput_fields_are_checked_against_the_kind() {
+    let e = parse_err(&THROUGHPUT.replace("seed = 11", "seed = 11\nrows = 4"));
+    assert_eq!((e.line, e.column), (6, 8), "{e}");
+    assert!(
+        e.message
+            .contains("`rows` does not apply to kind = \"throughput\""),
+        "{e}"
+    );
+
+    let e = parse_err(&format!("{VALID}\n[throughput]\nsamples = 3\n"));
+    assert!(
+        e.message
+            .contains("`[throughput]` does not apply to kind = \"accuracy\""),
+        "{e}"
+    );
+
+    let e = parse_err(
+        &THROUGHPUT.replace("max_seconds_per_case = 0.05", "directions = [\"sideways\"]"),
+    );
+    assert!(
+        e.message
+            .contains("unknown direction 'sideways': expected one of forward, backward"),
+        "{e}"
+    );
+    assert_eq!(e.line, 15, "{e}");
+
+    let e = parse_err(&THROUGHPUT.replace("samples = 3", "samples = 2"));
+    assert!(e.message.contains("from 3 to 10000"), "{e}");
+
+    let e = parse_err("name = \"c\"\nkind = \"claims\"\nseed = 1\nn = [4]\n");
+    assert_eq!((e.line, e.column), (4, 5), "{e}");
+    assert!(
+        e.message
+            .contains("`n` does not apply to kind = \"claims\""),
+        "{e}"
+    );
+
+    // Throughput runs random samples too; the scored kinds refuse them by id.
+    let t = THROUGHPUT.replace("\"sigmoid\",", "\"sigmoid\", \"gumbel_softmax\",");
+    assert!(scenario(&t, false)
+        .variants
+        .contains(&"gumbel_softmax".to_string()));
+
+    let s = scenario(THROUGHPUT, true);
+    let spec = s.throughput.as_ref().unwrap_or_else(|| panic!("no spec"));
+    assert_eq!((spec.samples, spec.threads.clone()), (5, vec![1, 2]));
+    assert_eq!(s.rows, 0);
+}
+
+#[test]
+fn throughput_reports_every_case_with_its_references() {
+    let s = scenario(THROUGHPUT, false);
+    let tables = measure_scenario(&s, &registry(), &opts(Path::new("/nonexistent")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["throughput", "hsoftmax", "sharded"]);
+    let main = &tables[0];
+    assert_has_columns(
+        main,
+        &[
+            "scenario",
+            "variant",
+            "dtype",
+            "n",
+            "rows",
+            "threads",
+            "direction",
+            "elems_per_s",
+            "bytes_per_s",
+            "ratio_to_memcpy",
+            "ratio_to_candle",
+            "samples",
+        ],
+    );
+    // Per n × threads: forward memcpy, relu, stable, sigmoid, candle_softmax_last_dim,
+    // candle_sigmoid (sigmoid's reference); backward memcpy, stable, sigmoid and their
+    // candle references (candle_softmax, candle_sigmoid).
+    assert_eq!(main.rows.len(), 2 * 2 * (6 + 5));
+    for r in &main.rows {
+        let eps = num(main, r, "elems_per_s");
+        assert!(eps.is_finite() && eps > 0.0, "{r:?}");
+        let dtype_bytes = 4.0;
+        let streams = if select_row_is(main, r, "direction", "forward") {
+            2.0
+        } else {
+            3.0
+        };
+        assert_eq!(num(main, r, "bytes_per_s"), eps * dtype_bytes * streams);
+        assert!(num(main, r, "samples") >= 3.0);
+        let n = num(main, r, "n");
+        // rows = max(1, 4096 / (n × 4)): 16 for n = 64, 3 for n = 300.
+        assert_eq!(num(main, r, "rows"), if n == 64.0 { 16.0 } else { 3.0 });
+    }
+    for r in select(main, &[("variant", "memcpy")]) {
+        assert_eq!(num(main, r, "ratio_to_memcpy"), 1.0);
+    }
+    for r in select(main, &[("variant", "candle_softmax_last_dim")]) {
+        assert_eq!(num(main, r, "ratio_to_candle"), 1.0);
+    }
+    let stable_bwd = select(main, &[("variant", "stable"), ("direction", "backward")]);
+    assert_eq!(stable_bwd.len(), 4);
+    for r in stable_bwd {
+        let i = main.column("candle_variant").unwrap_or(0);
+        assert!(matches!(&r[i], Value::Text(c) if c == "candle_softmax"));
+    }
+    let threads: Vec<f64> = main.rows.iter().map(|r| num(main, r, "threads")).collect();
+    assert!(threads.contains(&1.0) && threads.contains(&2.0));
+
+    let h = &tables[1];
+    assert_eq!(h.rows.len(), 3);
+    let full = &h.rows[0];
+    assert_eq!(num(h, full, "exp_per_target"), 50.0);
+    assert_eq!(num(h, full, "dot_products_per_target"), 50.0);
+    for r in &h.rows[1..] {
+        // A tree over 50 classes: between 1 and 49 decisions per target, fewer than 50.
+        let d = num(h, r, "dot_products_per_target");
+        assert!((1.0..50.0).contains(&d), "{d}");
+    }
+    let sh = &tables[2];
+    let exchanged: Vec<f64> = sh
+        .rows
+        .iter()
+        .map(|r| num(sh, r, "bytes_exchanged_per_row"))
+        .collect();
+    // Two f32 statistics (max, sum) per shard.
+    assert_eq!(exchanged, vec![8.0, 32.0]);
+}
+
+fn select_row_is(t: &Table, r: &[Value], col: &str, want: &str) -> bool {
+    matches!(t.column(col).map(|i| &r[i]), Some(Value::Text(s)) if s == want)
 }

@@ -1,1 +1,526 @@
-//! The report renderer (work in progress).
+//! The report renderer: regenerates a written study from saved results, without
+//! re-running anything.
+//!
+//! Input: a results folder (`<scenario>.json` per scenario, as the harness writes
+//! them). Output, in a report folder (default `reports/`):
+//!
+//! - `results/`: the results (copied there when they were read from elsewhere);
+//! - `plots/`: every figure as SVG and PNG (`<scenario>_<plot>.svg|png`);
+//! - `index.md` (renders on GitHub, PNG images linking to the SVGs) and
+//!   `index.html` (self-contained: CSS and SVGs inline, links only to results/*.csv).
+//!
+//! One section per scenario: what was measured and how (from the scenario as run),
+//! a findings paragraph computed from the numbers, summary tables (each number with
+//! its sample size or spread) and plots; the claims ledger comes first. Kinds
+//! without a renderer, and renderers that miss a table or column, still get a
+//! section that says what is missing and shows the raw table.
+//!
+//! Same results in, byte-identical `index.md`, `index.html` and SVGs out. Plots are
+//! written to a temporary folder that replaces `plots/` only once all are drawn, and
+//! the index files are written atomically: a failed report leaves the previous one.
+//!
+//! Not here: measuring anything (the harness), the claims' verdicts (the claims
+//! scenario), argument parsing (the CLI).
+
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod doc;
+pub mod kinds;
+pub mod plot;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use softmax_lab_harness::results::{write_atomic, Results};
+
+use crate::data::fmt;
+use crate::doc::{link, t, Block, Document, Inline, Section, Span};
+use crate::kinds::{code, plain, Ctx, Loaded};
+use crate::plot::{Figure, PlotError};
+
+/// The scenarios of the default suite, in the order the index shows them (the
+/// claims ledger first); others follow in name order.
+pub const DEFAULT_SCENARIOS: [&str; 10] = [
+    "claims",
+    "accuracy_softmax",
+    "accuracy_temperature",
+    "accuracy_log_softmax",
+    "accuracy_sigmoid",
+    "accuracy_sparsemax",
+    "overflow",
+    "gradients",
+    "throughput",
+    "training",
+];
+
+/// Everything the report can fail with; each Display is one line naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file or folder that could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A results file that is not valid results JSON.
+    #[error("{path}: malformed results file: {message}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A results folder without any results file.
+    #[error("{0}: no results files (*.json); run `softmax-lab run` first")]
+    NoResults(PathBuf),
+    /// A figure that could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+    /// A file or folder that could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Where to read and write.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The results folder (`<scenario>.json` and CSVs).
+    pub results_dir: PathBuf,
+    /// The report folder.
+    pub out_dir: PathBuf,
+}
+
+/// What a report wrote.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// `<out>/index.md`.
+    pub index_md: PathBuf,
+    /// `<out>/index.html`.
+    pub index_html: PathBuf,
+    /// Every plot file written (SVG and PNG), sorted.
+    pub plots: Vec<PathBuf>,
+    /// The scenarios rendered, in index order.
+    pub scenarios: Vec<String>,
+    /// Default scenarios absent from the results.
+    pub missing: Vec<String>,
+    /// Sections whose renderer failed, with the reason.
+    pub failed: Vec<String>,
+}
+
+fn read_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Read every `*.json` of the folder (sorted by name) as results; the first
+/// malformed file is an error naming it.
+pub fn load(dir: &Path) -> Result<Vec<Loaded>, ReportError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read_err(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ReportError::NoResults(dir.to_path_buf()));
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(read_err(&f))?;
+        let results = Results::from_json(&text).map_err(|e| ReportError::Malformed {
+            path: f.clone(),
+            message: e.0,
+        })?;
+        let stem = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let field = |k: &str| {
+            results
+                .scenario
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        out.push(Loaded {
+            name: field("name").unwrap_or(stem),
+            kind: field("kind").unwrap_or_else(|| "unknown".into()),
+            file: f,
+            results,
+        });
+    }
+    out.sort_by_key(|l| {
+        let pos = DEFAULT_SCENARIOS
+            .iter()
+            .position(|d| *d == l.name)
+            .unwrap_or(DEFAULT_SCENARIOS.len());
+        // Claims of any name come first; others keep the default order, then by name.
+        (l.kind != "claims", pos, l.name.clone())
+    });
+    Ok(out)
+}
+
+/// "1 to 10000 (9 points)" for a swept list, or the values.
+fn sweep(l: &Loaded, field: &str) -> Option<String> {
+    let v: Vec<f64> = l
+        .results
+        .scenario
+        .get(field)?
+        .as_array()?
+        .iter()
+        .filter_map(|x| x.as_f64())
+        .collect();
+    match v.len() {
+        0 => None,
+        1..=3 => Some(v.iter().map(|x| fmt(*x)).collect::<Vec<_>>().join(", ")),
+        k => Some(format!(
+            "{} to {} ({k} points)",
+            fmt(v.iter().copied().fold(f64::INFINITY, f64::min)),
+            fmt(v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        )),
+    }
+}
+
+fn setup(l: &Loaded) -> Inline {
+    let mut parts: Vec<String> = Vec::new();
+    let mut add = |label: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            parts.push(format!("{label}: {v}"));
+        }
+    };
+    add("variants", l.setting("variants"));
+    add("dtypes", l.setting("dtypes"));
+    add("row lengths n", l.setting("n"));
+    add("rows per point", l.setting("rows").filter(|r| r != "0"));
+    add("generators", l.setting("generators"));
+    add("logit scales", sweep(l, "scale"));
+    add("temperatures", sweep(l, "temperature"));
+    add("seed", l.setting("seed"));
+    let quick = l
+        .results
+        .scenario
+        .get("quick")
+        .and_then(|q| q.as_bool())
+        .unwrap_or(false);
+    let mut out = vec![Span::Strong("Setup.".into())];
+    out.push(plain(format!(
+        " {}{}. Scenario file ",
+        parts.join("; "),
+        if quick { " (quick form)" } else { "" }
+    )));
+    out.push(code(l.setting("source").unwrap_or_else(|| "?".into())));
+    out.push(plain("."));
+    out
+}
+
+fn machine(l: &Loaded) -> Inline {
+    let m = &l.results.machine;
+    let commit: String = m.git_commit.chars().take(12).collect();
+    t(format!(
+        "Run on {} ({} cores), {}, {}; commit {}{}; {}; took {} s.",
+        m.cpu_model,
+        m.cores,
+        m.os,
+        m.rustc,
+        commit,
+        if m.git_dirty {
+            " (uncommitted changes)"
+        } else {
+            ""
+        },
+        m.date,
+        fmt(l.results.elapsed_s)
+    ))
+}
+
+/// The report as a document and its figures, from loaded results; `results_files`
+/// are the file names present in the results folder (links to others are marked
+/// missing). Returns the failed sections too.
+pub fn build(
+    loaded: &[Loaded],
+    results_files: &BTreeSet<String>,
+) -> (Document, Vec<Figure>, Vec<String>) {
+    let ctx = Ctx { all: loaded };
+    let mut sections = Vec::new();
+    let mut figures = Vec::new();
+    let mut failed = Vec::new();
+    for l in loaded {
+        let mut blocks = Vec::new();
+        if let Some(d) = l.setting("description") {
+            blocks.push(Block::Para(vec![
+                Span::Strong("What.".into()),
+                plain(format!(" {d}")),
+            ]));
+        }
+        blocks.push(Block::Para(setup(l)));
+        match kinds::render(l, &ctx) {
+            Ok(r) => {
+                for m in r.method {
+                    blocks.push(Block::Para(
+                        [vec![Span::Strong("How.".into()), plain(" ")], m].concat(),
+                    ));
+                }
+                blocks.push(Block::Para(
+                    [
+                        vec![Span::Strong("Findings.".into()), plain(" ")],
+                        r.findings,
+                    ]
+                    .concat(),
+                ));
+                blocks.extend(r.blocks);
+                blocks.push(Block::Para(table_links(l)));
+                for (f, caption) in r.figures {
+                    blocks.push(Block::Figure {
+                        name: f.name.clone(),
+                        caption,
+                    });
+                    figures.push(f);
+                }
+            }
+            Err(e) => {
+                failed.push(format!("{}: {e}", l.name));
+                blocks.push(Block::Para(t(format!(
+                    "This section could not be rendered: {e}. The first rows of each table \
+                     follow."
+                ))));
+                for table in &l.results.tables {
+                    blocks.push(Block::Heading(format!("Table {}", table.name)));
+                    blocks.push(kinds::raw_table(table, 20));
+                }
+                blocks.push(Block::Para(table_links(l)));
+            }
+        }
+        blocks.push(Block::Para(machine(l)));
+        sections.push(Section {
+            id: l.name.clone(),
+            title: if l.kind == "claims" {
+                format!("Claims ledger ({})", l.name)
+            } else {
+                format!("{} ({})", l.name, l.kind)
+            },
+            blocks,
+        });
+    }
+    let mut intro = vec![Block::Para(vec![
+        plain("Generated by "),
+        code("softmax-lab report"),
+        plain(
+            " from the results in results/: every table, sentence and plot below is \
+             computed from those files. Regenerate with ",
+        ),
+        code("softmax-lab report --results DIR --out DIR"),
+        plain("."),
+    ])];
+    if let Some(first) = loaded.first() {
+        intro.push(Block::Para(machine(first)));
+    }
+    intro.push(Block::Bullets(
+        sections
+            .iter()
+            .map(|s| link(s.title.clone(), format!("#{}", s.id)))
+            .collect(),
+    ));
+    let missing: Vec<String> = DEFAULT_SCENARIOS
+        .iter()
+        .filter(|d| !loaded.iter().any(|l| l.name == **d))
+        .map(|d| d.to_string())
+        .collect();
+    if !missing.is_empty() {
+        intro.push(Block::Para(t(format!(
+            "Not in these results (no section): {}.",
+            missing.join(", ")
+        ))));
+    }
+    if !failed.is_empty() {
+        intro.push(Block::Para(t(format!(
+            "Sections rendered only in part: {}.",
+            failed.join("; ")
+        ))));
+    }
+    let mut doc = Document {
+        title: "softmax-lab report".into(),
+        intro,
+        sections,
+    };
+    let names: BTreeSet<String> = figures.iter().map(|f| f.name.clone()).collect();
+    check_links(&mut doc, &names, results_files);
+    (doc, figures, failed)
+}
+
+fn table_links(l: &Loaded) -> Inline {
+    let mut out = vec![plain("Full tables: ")];
+    for (i, table) in l.results.tables.iter().enumerate() {
+        if i > 0 {
+            out.push(plain(", "));
+        }
+        let csv = l.csv_name(&table.name);
+        out.extend(link(csv.clone(), format!("results/{csv}")));
+        out.push(plain(format!(" ({} rows)", table.rows.len())));
+    }
+    let json = l
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.push(plain("; all of it with the scenario and machine: "));
+    out.extend(link(json.clone(), format!("results/{json}")));
+    out.push(plain("."));
+    out
+}
+
+/// Replace links to files the report does not have with "label (missing)".
+fn check_links(doc: &mut Document, figures: &BTreeSet<String>, results: &BTreeSet<String>) {
+    let ok = |href: &str| -> bool {
+        if href.starts_with('#') || href.contains("://") {
+            return true;
+        }
+        if let Some(p) = href.strip_prefix("plots/") {
+            return p
+                .strip_suffix(".svg")
+                .or_else(|| p.strip_suffix(".png"))
+                .is_some_and(|stem| figures.contains(stem));
+        }
+        if let Some(r) = href.strip_prefix("results/") {
+            return results.contains(r);
+        }
+        false
+    };
+    let fix = |i: &mut Inline| {
+        for s in i.iter_mut() {
+            if let Span::Link { label, href } = s {
+                if !ok(href) {
+                    *s = Span::Text(format!("{label} (missing)"));
+                }
+            }
+        }
+    };
+    for b in doc
+        .intro
+        .iter_mut()
+        .chain(doc.sections.iter_mut().flat_map(|s| s.blocks.iter_mut()))
+    {
+        match b {
+            Block::Para(i) => fix(i),
+            Block::Bullets(items) => items.iter_mut().for_each(fix),
+            Block::Table { rows, .. } => rows.iter_mut().flatten().for_each(fix),
+            Block::Figure { .. } | Block::Heading(_) => {}
+        }
+    }
+}
+
+fn file_names(dir: &Path) -> Result<BTreeSet<String>, ReportError> {
+    Ok(std::fs::read_dir(dir)
+        .map_err(read_err(dir))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".tmp"))
+        .collect())
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Render the report from `opts.results_dir` into `opts.out_dir`.
+pub fn render(opts: &Options) -> Result<Summary, ReportError> {
+    let loaded = load(&opts.results_dir)?;
+    let results_files = file_names(&opts.results_dir)?;
+    let (doc, figures, failed) = build(&loaded, &results_files);
+    // Draw everything before touching the report folder.
+    let svgs: BTreeMap<String, String> = figures
+        .iter()
+        .map(|f| f.to_svg().map(|s| (f.name.clone(), s)))
+        .collect::<Result<_, _>>()?;
+    let out = &opts.out_dir;
+    std::fs::create_dir_all(out).map_err(write_err(out))?;
+    let tmp = out.join(".plots.tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(write_err(&tmp))?;
+    let drawn = (|| -> Result<Vec<String>, ReportError> {
+        let mut files = Vec::new();
+        for f in &figures {
+            let svg = tmp.join(format!("{}.svg", f.name));
+            std::fs::write(&svg, svgs.get(&f.name).map_or("", |s| s.as_str()))
+                .map_err(write_err(&svg))?;
+            f.to_png(&tmp.join(format!("{}.png", f.name)))?;
+            files.push(format!("{}.svg", f.name));
+            files.push(format!("{}.png", f.name));
+        }
+        Ok(files)
+    })();
+    let drawn = match drawn {
+        Ok(d) => d,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    // Results read from elsewhere are copied in, so that the folder stands alone.
+    let results_out = out.join("results");
+    if !same_dir(&opts.results_dir, &results_out) {
+        std::fs::create_dir_all(&results_out).map_err(write_err(&results_out))?;
+        for name in &results_files {
+            if !(name.ends_with(".json") || name.ends_with(".csv")) {
+                continue;
+            }
+            let src = opts.results_dir.join(name);
+            let bytes = std::fs::read(&src).map_err(read_err(&src))?;
+            let dst = results_out.join(name);
+            write_atomic(&dst, &bytes).map_err(write_err(&dst))?;
+        }
+    }
+    // Swap the plots folder: the old one survives until the new one is complete.
+    let plots = out.join("plots");
+    let old = out.join(".plots.old");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(write_err(&old))?;
+    }
+    if plots.exists() {
+        std::fs::rename(&plots, &old).map_err(write_err(&plots))?;
+    }
+    std::fs::rename(&tmp, &plots).map_err(write_err(&plots))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(write_err(&old))?;
+    }
+    let index_md = out.join("index.md");
+    write_atomic(&index_md, doc.to_markdown().as_bytes()).map_err(write_err(&index_md))?;
+    let index_html = out.join("index.html");
+    write_atomic(&index_html, doc.to_html(&svgs).as_bytes()).map_err(write_err(&index_html))?;
+    let mut plot_files: Vec<PathBuf> = drawn.iter().map(|f| plots.join(f)).collect();
+    plot_files.sort();
+    Ok(Summary {
+        index_md,
+        index_html,
+        plots: plot_files,
+        scenarios: loaded.iter().map(|l| l.name.clone()).collect(),
+        missing: DEFAULT_SCENARIOS
+            .iter()
+            .filter(|d| !loaded.iter().any(|l| l.name == **d))
+            .map(|d| d.to_string())
+            .collect(),
+        failed,
+    })
+}

@@ -1,0 +1,966 @@
+//! Throughput: elements and bytes per second of every variant, against a memory
+//! copy of the same buffers (the bandwidth limit) and against candle, measured in
+//! one run with the references interleaved so that machine drift cancels.
+//!
+//! Method, per case (variant × dtype × row length n × threads × direction):
+//! - Rows: `max(1, bytes_per_case / (n × element size))`, so every timed call moves
+//!   about the same amount of data whatever n is.
+//! - Cache regime: the working set of a call is its input plus its output. When it
+//!   fits in half the last-level cache the case is `in_cache` and every call reuses
+//!   one set of buffers (warm after the warm-up). Otherwise calls rotate through
+//!   `max(2, ⌈2 × LLC / working set⌉)` sets of buffers, so each call streams from
+//!   memory.
+//! - Buffers are allocated and written before timing (a fresh output otherwise
+//!   costs page faults as large as the softmax itself); the warm-up calls every
+//!   participant twice.
+//! - Samples: each sample times `k` consecutive calls, `k` chosen in the warm-up
+//!   so that a sample lasts at least [`MIN_SAMPLE_S`]; the samples of all
+//!   participants of a group (dtype, n, threads, direction) are interleaved: sample
+//!   1 of every participant, then sample 2 of every participant, and so on. A
+//!   group whose slowest participant would exceed `max_seconds_per_case` takes
+//!   fewer samples (never fewer than [`MIN_SAMPLES`]); the `samples` column says
+//!   how many.
+//! - Threads: each group runs inside a rayon pool of that many threads, candle's
+//!   rayon work included; variants that do not split rows across threads run on one
+//!   whatever the pool (their figures say so, and that is the finding).
+//! - Figures: the median over samples of elements per second, with a
+//!   distribution-free 95% interval of the median (`stats::median_ci95`); bytes per
+//!   second count every element read once and written once, as Dukhan & Ablavatski
+//!   (2020) count (forward: 2 × element size per element; backward: 3 × element
+//!   size, reading y or x and dy and writing dx).
+//! - References, always measured in every group: `memcpy` (copying the input into
+//!   the output buffers, split over the pool's threads) and, forward only, `relu`
+//!   (max(x, 0), the cheapest elementwise op, for claim C18); and candle:
+//!   `candle_softmax_last_dim` (forward of every softmax-like function, the fused
+//!   kernel) or `candle_sigmoid` (sigmoid and hard sigmoid). Backward: candle has no
+//!   backward for `softmax_last_dim`, so the reference is candle's autograd through
+//!   `candle_softmax` (`candle_log_softmax` for log-softmax, `candle_sigmoid` for
+//!   sigmoids), which includes the forward it needs. Candle is timed on tensors
+//!   built once ([`Variant::timed_call`]), allocating its output per call as it
+//!   does for every user.
+//!
+//! Also measured: hierarchical against full softmax heads (time and operations
+//! per target as V grows, targets drawn from a Zipf distribution) and sharded
+//! against unsharded softmax (data exchanged per row and speed).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::Rng;
+use rayon::prelude::*;
+use softmax_lab_core::{
+    Buffer, DType, Direction, Element, Function, Options, Registry, Rows, RowsMut, TimedCall,
+    Variant, VariantError,
+};
+use softmax_lab_hsoftmax::{Cost, FullSoftmaxHead, HierarchicalSoftmax, OutputHead, Tree};
+use softmax_lab_logsumexp::sharded::{bytes_exchanged, ShardedSoftmax};
+
+use crate::generate;
+use crate::results::{ColumnType, Table, Value};
+use crate::scenario::{Scenario, ThroughputSpec};
+use crate::stats;
+use crate::HarnessError;
+
+/// A sample lasts at least this long (seconds): long enough that the clock's
+/// resolution and the loop around the calls are noise.
+pub const MIN_SAMPLE_S: f64 = 2e-3;
+
+/// The fewest samples a case gets, however slow its calls.
+pub const MIN_SAMPLES: usize = 3;
+
+/// The last-level cache size assumed when sysfs does not say (32 MiB).
+pub const DEFAULT_LLC_BYTES: usize = 32 << 20;
+
+/// The columns of the main table ("throughput"), one row per case.
+pub const COLUMNS: [(&str, ColumnType); 23] = [
+    ("scenario", ColumnType::Text),
+    ("variant", ColumnType::Text),
+    ("family", ColumnType::Text),
+    ("function", ColumnType::Text),
+    ("dtype", ColumnType::Text),
+    ("n", ColumnType::Int),
+    ("rows", ColumnType::Int),
+    ("threads", ColumnType::Int),
+    ("direction", ColumnType::Text),
+    ("working_set_bytes", ColumnType::Int),
+    ("in_cache", ColumnType::Bool),
+    ("elems_per_s", ColumnType::Float),
+    ("elems_per_s_ci95_low", ColumnType::Float),
+    ("elems_per_s_ci95_high", ColumnType::Float),
+    ("bytes_per_s", ColumnType::Float),
+    ("ratio_to_memcpy", ColumnType::Float),
+    ("ratio_to_candle", ColumnType::Float),
+    ("memcpy_elems_per_s", ColumnType::Float),
+    ("candle_variant", ColumnType::Text),
+    ("candle_elems_per_s", ColumnType::Float),
+    ("ns_per_elem", ColumnType::Float),
+    ("samples", ColumnType::Int),
+    ("llc_bytes", ColumnType::Int),
+];
+
+/// The columns of the hierarchical-softmax table ("hsoftmax").
+pub const HSOFTMAX_COLUMNS: [(&str, ColumnType); 11] = [
+    ("scenario", ColumnType::Text),
+    ("tree", ColumnType::Text),
+    ("vocab", ColumnType::Int),
+    ("dim", ColumnType::Int),
+    ("ns_per_target", ColumnType::Float),
+    ("ns_per_target_ci95_low", ColumnType::Float),
+    ("ns_per_target_ci95_high", ColumnType::Float),
+    ("exp_per_target", ColumnType::Float),
+    ("dot_products_per_target", ColumnType::Float),
+    ("speedup_vs_full", ColumnType::Float),
+    ("samples", ColumnType::Int),
+];
+
+/// The columns of the sharded-softmax table ("sharded").
+pub const SHARDED_COLUMNS: [(&str, ColumnType); 9] = [
+    ("scenario", ColumnType::Text),
+    ("variant", ColumnType::Text),
+    ("dtype", ColumnType::Text),
+    ("n", ColumnType::Int),
+    ("shards", ColumnType::Int),
+    ("bytes_exchanged_per_row", ColumnType::Int),
+    ("elems_per_s", ColumnType::Float),
+    ("ratio_to_unsharded", ColumnType::Float),
+    ("samples", ColumnType::Int),
+];
+
+/// The last-level cache of CPU 0 in bytes, from sysfs (None when unknown).
+pub fn llc_bytes() -> Option<usize> {
+    let mut best: Option<(u32, usize)> = None;
+    for i in 0..8 {
+        let dir = format!("/sys/devices/system/cpu/cpu0/cache/index{i}");
+        let (Ok(level), Ok(size)) = (
+            std::fs::read_to_string(format!("{dir}/level")),
+            std::fs::read_to_string(format!("{dir}/size")),
+        ) else {
+            continue;
+        };
+        let Ok(level) = level.trim().parse::<u32>() else {
+            continue;
+        };
+        let size = size.trim();
+        let bytes = if let Some(k) = size.strip_suffix('K') {
+            k.parse::<usize>().ok().map(|v| v << 10)
+        } else if let Some(m) = size.strip_suffix('M') {
+            m.parse::<usize>().ok().map(|v| v << 20)
+        } else {
+            size.parse::<usize>().ok()
+        };
+        if let Some(b) = bytes {
+            if best.is_none_or(|(l, _)| level > l) {
+                best = Some((level, b));
+            }
+        }
+    }
+    best.map(|(_, b)| b)
+}
+
+/// The candle op a function is compared with, per direction.
+pub fn candle_reference(function: Function, direction: Direction) -> &'static str {
+    let sigmoid_like = matches!(function, Function::Sigmoid | Function::HardSigmoid);
+    match (direction, sigmoid_like, function) {
+        (_, true, _) => "candle_sigmoid",
+        (Direction::Forward, false, _) => "candle_softmax_last_dim",
+        (Direction::Backward, false, Function::LogSoftmax) => "candle_log_softmax",
+        (Direction::Backward, false, _) => "candle_softmax",
+    }
+}
+
+/// Bytes moved per element (read once, written once; see the module docs).
+pub fn bytes_per_elem(dtype: DType, direction: Direction) -> usize {
+    let streams = match direction {
+        Direction::Forward => 2,
+        Direction::Backward => 3,
+    };
+    streams * dtype.size_bytes()
+}
+
+/// One timed thing in a group.
+enum Who {
+    /// Copy the input into the output.
+    Memcpy,
+    /// max(x, 0) elementwise.
+    Relu,
+    /// A registered variant.
+    Variant(Arc<dyn Variant>),
+}
+
+impl Who {
+    fn id(&self) -> &'static str {
+        match self {
+            Who::Memcpy => "memcpy",
+            Who::Relu => "relu",
+            Who::Variant(v) => v.info().id,
+        }
+    }
+}
+
+/// A group's participant with its prepared calls (one per buffer set, for
+/// variants that time their own prepared data) and its samples.
+struct Participant {
+    who: Who,
+    prepared: Vec<TimedCall>,
+    calls_per_sample: usize,
+    next_set: usize,
+    samples: Vec<f64>,
+}
+
+/// The buffers of one group: `sets` copies of each.
+struct Buffers {
+    x: Vec<Buffer>,
+    out: Vec<Buffer>,
+    dy: Vec<Buffer>,
+    /// y = f(x) per function, computed once per set by the first variant of that
+    /// function (backward only).
+    y: Vec<(Function, Vec<Buffer>)>,
+}
+
+fn variant_error(s: &Scenario, id: &str, dtype: DType, e: VariantError) -> HarnessError {
+    HarnessError::Variant {
+        scenario: s.name.clone(),
+        variant: id.to_string(),
+        dtype: dtype.name().into(),
+        source: Box::new(e),
+    }
+}
+
+/// Fill a buffer with a non-zero value so that its pages are mapped and written
+/// before any timing.
+fn touched(dtype: DType, len: usize) -> Buffer {
+    let mut b = Buffer::zeros(dtype, len);
+    match b.rows_mut() {
+        RowsMut::F16(v) => v.fill(Element::from_f64(1.0)),
+        RowsMut::BF16(v) => v.fill(Element::from_f64(1.0)),
+        RowsMut::F32(v) => v.fill(1.0),
+        RowsMut::F64(v) => v.fill(1.0),
+    }
+    b
+}
+
+fn par_copy<T: Copy + Send + Sync>(src: &[T], dst: &mut [T]) {
+    let t = rayon::current_num_threads();
+    if t == 1 || src.len() < (1 << 16) {
+        dst.copy_from_slice(src);
+    } else {
+        let chunk = src.len().div_ceil(t);
+        dst.par_chunks_mut(chunk)
+            .zip(src.par_chunks(chunk))
+            .for_each(|(o, i)| o.copy_from_slice(i));
+    }
+}
+
+fn relu_slice<T: Element + Send + Sync>(src: &[T], dst: &mut [T]) {
+    let body = |o: &mut [T], i: &[T]| {
+        for (o, &v) in o.iter_mut().zip(i) {
+            *o = if v > T::ZERO { v } else { T::ZERO };
+        }
+    };
+    let t = rayon::current_num_threads();
+    if t == 1 || src.len() < (1 << 16) {
+        body(dst, src);
+    } else {
+        let chunk = src.len().div_ceil(t);
+        dst.par_chunks_mut(chunk)
+            .zip(src.par_chunks(chunk))
+            .for_each(|(o, i)| body(o, i));
+    }
+}
+
+fn copy_rows(x: Rows<'_>, out: RowsMut<'_>) {
+    match (x, out) {
+        (Rows::F16(a), RowsMut::F16(b)) => par_copy(a, b),
+        (Rows::BF16(a), RowsMut::BF16(b)) => par_copy(a, b),
+        (Rows::F32(a), RowsMut::F32(b)) => par_copy(a, b),
+        (Rows::F64(a), RowsMut::F64(b)) => par_copy(a, b),
+        // Every buffer of a group has the group's dtype.
+        _ => {}
+    }
+}
+
+fn relu_rows(x: Rows<'_>, out: RowsMut<'_>) {
+    match (x, out) {
+        (Rows::F16(a), RowsMut::F16(b)) => relu_slice(a, b),
+        (Rows::BF16(a), RowsMut::BF16(b)) => relu_slice(a, b),
+        (Rows::F32(a), RowsMut::F32(b)) => relu_slice(a, b),
+        (Rows::F64(a), RowsMut::F64(b)) => relu_slice(a, b),
+        _ => {}
+    }
+}
+
+/// One call of a participant on buffer set `k`.
+fn call(
+    p: &mut Participant,
+    k: usize,
+    direction: Direction,
+    bufs: &mut Buffers,
+    n: usize,
+) -> Result<(), VariantError> {
+    let opts = Options::default();
+    if let Some(c) = p.prepared.get_mut(k) {
+        return c();
+    }
+    match &p.who {
+        Who::Memcpy => {
+            copy_rows(bufs.x[k].rows(), bufs.out[k].rows_mut());
+            Ok(())
+        }
+        Who::Relu => {
+            relu_rows(bufs.x[k].rows(), bufs.out[k].rows_mut());
+            Ok(())
+        }
+        Who::Variant(v) => match direction {
+            Direction::Forward => v.forward(bufs.x[k].rows(), n, &opts, bufs.out[k].rows_mut()),
+            Direction::Backward => {
+                let f = v.info().function;
+                let y = bufs
+                    .y
+                    .iter()
+                    .find(|(g, _)| *g == f)
+                    .map(|(_, y)| &y[k])
+                    .ok_or_else(|| VariantError::Backend {
+                        variant: v.info().id.to_string(),
+                        message: "no forward output prepared for the backward".into(),
+                    })?;
+                v.backward(
+                    bufs.x[k].rows(),
+                    y.rows(),
+                    bufs.dy[k].rows(),
+                    n,
+                    &opts,
+                    bufs.out[k].rows_mut(),
+                )
+            }
+        },
+    }
+}
+
+/// What a group is.
+#[derive(Clone, Copy, Debug)]
+struct Group {
+    dtype: DType,
+    n: usize,
+    rows: usize,
+    threads: usize,
+    direction: Direction,
+    working_set: usize,
+    in_cache: bool,
+    sets: usize,
+}
+
+/// The participants of a group, references first.
+fn participants(
+    s: &Scenario,
+    registry: &Registry,
+    variants: &[Arc<dyn Variant>],
+    g: &Group,
+) -> Vec<Who> {
+    let mut out = vec![Who::Memcpy];
+    if g.direction == Direction::Forward {
+        out.push(Who::Relu);
+    }
+    let runs = |v: &Arc<dyn Variant>| {
+        let info = v.info();
+        info.dtypes.contains(&g.dtype) && (g.direction == Direction::Forward || info.has_backward)
+    };
+    let mut ids: Vec<&'static str> = Vec::new();
+    for v in variants.iter().filter(|v| runs(v)) {
+        let r = candle_reference(v.info().function, g.direction);
+        if !ids.contains(&r) && !s.variants.iter().any(|id| id == r) {
+            if let Ok(c) = registry.get(r) {
+                if runs(&c) {
+                    ids.push(r);
+                    out.push(Who::Variant(c));
+                }
+            }
+        }
+    }
+    out.extend(
+        variants
+            .iter()
+            .filter(|v| runs(v))
+            .map(|v| Who::Variant(v.clone())),
+    );
+    out
+}
+
+/// Measure one group: buffers, warm-up, interleaved samples. Returns the rows.
+fn measure_group(
+    s: &Scenario,
+    registry: &Registry,
+    variants: &[Arc<dyn Variant>],
+    spec: &ThroughputSpec,
+    g: &Group,
+    llc: usize,
+) -> Result<Vec<Vec<Value>>, HarnessError> {
+    let len = g.rows * g.n;
+    let gen = &s.generators[0];
+    let mut bufs = Buffers {
+        x: Vec::new(),
+        out: Vec::new(),
+        dy: Vec::new(),
+        y: Vec::new(),
+    };
+    for k in 0..g.sets {
+        let mut rng = generate::stream(s.seed, &[g.n as u64, k as u64, 0]);
+        let x =
+            generate::generate(&gen.dist, g.dtype, g.n, g.rows, 1.0, &mut rng).map_err(|e| {
+                HarnessError::Variant {
+                    scenario: s.name.clone(),
+                    variant: String::new(),
+                    dtype: g.dtype.name().into(),
+                    source: Box::new(VariantError::Backend {
+                        variant: gen.name.clone(),
+                        message: e.to_string(),
+                    }),
+                }
+            })?;
+        bufs.x.push(Buffer::from_f64(g.dtype, &x));
+        bufs.out.push(touched(g.dtype, len));
+        if g.direction == Direction::Backward {
+            let mut rng = generate::stream(s.seed, &[g.n as u64, k as u64, 1]);
+            let normal = crate::scenario::Dist::Normal {
+                mean: 0.0,
+                std: 1.0,
+            };
+            let dy = generate::generate(&normal, g.dtype, g.n, g.rows, 1.0, &mut rng)
+                .unwrap_or_else(|_| vec![1.0; len]);
+            bufs.dy.push(Buffer::from_f64(g.dtype, &dy));
+        }
+    }
+    let mut ps: Vec<Participant> = participants(s, registry, variants, g)
+        .into_iter()
+        .map(|who| Participant {
+            who,
+            prepared: Vec::new(),
+            calls_per_sample: 1,
+            next_set: 0,
+            samples: Vec::new(),
+        })
+        .collect();
+    let opts = Options::default();
+    // y = f(x) for the backward, per function, from its first variant.
+    if g.direction == Direction::Backward {
+        for p in &ps {
+            let Who::Variant(v) = &p.who else { continue };
+            let f = v.info().function;
+            if bufs.y.iter().any(|(h, _)| *h == f) {
+                continue;
+            }
+            let mut ys = Vec::new();
+            for k in 0..g.sets {
+                let mut y = touched(g.dtype, len);
+                v.forward(bufs.x[k].rows(), g.n, &opts, y.rows_mut())
+                    .map_err(|e| variant_error(s, v.info().id, g.dtype, e))?;
+                ys.push(y);
+            }
+            bufs.y.push((f, ys));
+        }
+    }
+    for p in &mut ps {
+        if let Who::Variant(v) = &p.who {
+            for k in 0..g.sets {
+                let dy = if g.direction == Direction::Backward {
+                    bufs.dy[k].rows()
+                } else {
+                    bufs.x[k].rows()
+                };
+                match v.timed_call(g.direction, bufs.x[k].rows(), dy, g.n, &opts) {
+                    Some(Ok(c)) => p.prepared.push(c),
+                    Some(Err(e)) => return Err(variant_error(s, v.info().id, g.dtype, e)),
+                    None => break,
+                }
+            }
+        }
+    }
+    // Warm-up and calibration: one untimed call (code, caches, candle's first
+    // allocation), then one timed call sets the calls per sample and, for calls
+    // slower than the case budget allows, the number of samples (at least 3).
+    let mut samples = spec.samples;
+    for p in &mut ps {
+        call(p, 0, g.direction, &mut bufs, g.n)
+            .map_err(|e| variant_error(s, p.who.id(), g.dtype, e))?;
+        let t0 = Instant::now();
+        call(p, 0, g.direction, &mut bufs, g.n)
+            .map_err(|e| variant_error(s, p.who.id(), g.dtype, e))?;
+        let one = t0.elapsed().as_secs_f64().max(1e-9);
+        p.calls_per_sample = ((MIN_SAMPLE_S / one).ceil() as usize).clamp(1, 1 << 20);
+        let affordable = (spec.max_seconds_per_case / (one * p.calls_per_sample as f64)) as usize;
+        samples = samples.min(affordable.max(MIN_SAMPLES));
+    }
+    for _ in 0..samples {
+        for p in &mut ps {
+            let calls = p.calls_per_sample;
+            let t0 = Instant::now();
+            for _ in 0..calls {
+                let k = p.next_set;
+                p.next_set = (k + 1) % g.sets;
+                call(p, k, g.direction, &mut bufs, g.n)
+                    .map_err(|e| variant_error(s, p.who.id(), g.dtype, e))?;
+            }
+            let dt = t0.elapsed().as_secs_f64().max(1e-12);
+            p.samples.push((calls * len) as f64 / dt);
+        }
+    }
+    let median_of = |id: &str| {
+        ps.iter()
+            .find(|p| p.who.id() == id)
+            .map_or(f64::NAN, |p| stats::median(&p.samples))
+    };
+    let memcpy = median_of("memcpy");
+    let mut rows = Vec::new();
+    for p in &ps {
+        let (family, function) = match &p.who {
+            Who::Memcpy => ("reference".to_string(), "copy".to_string()),
+            Who::Relu => ("reference".to_string(), "relu".to_string()),
+            Who::Variant(v) => (
+                v.info().family.name().to_string(),
+                v.info().function.name().to_string(),
+            ),
+        };
+        let (candle_id, candle) = match &p.who {
+            Who::Variant(v) => {
+                let r = candle_reference(v.info().function, g.direction);
+                (r.to_string(), median_of(r))
+            }
+            Who::Relu => {
+                let r = candle_reference(Function::Sigmoid, g.direction);
+                (r.to_string(), median_of(r))
+            }
+            Who::Memcpy => (String::new(), f64::NAN),
+        };
+        let eps = stats::median(&p.samples);
+        let (lo, hi) = stats::median_ci95(&p.samples);
+        rows.push(vec![
+            Value::Text(s.name.clone()),
+            Value::Text(p.who.id().to_string()),
+            Value::Text(family),
+            Value::Text(function),
+            Value::Text(g.dtype.name().to_string()),
+            Value::Int(g.n as i64),
+            Value::Int(g.rows as i64),
+            Value::Int(g.threads as i64),
+            Value::Text(g.direction.name().to_string()),
+            Value::Int(g.working_set as i64),
+            Value::Bool(g.in_cache),
+            Value::Float(eps),
+            Value::Float(lo),
+            Value::Float(hi),
+            Value::Float(eps * bytes_per_elem(g.dtype, g.direction) as f64),
+            Value::Float(eps / memcpy),
+            Value::Float(eps / candle),
+            Value::Float(memcpy),
+            Value::Text(candle_id),
+            Value::Float(candle),
+            Value::Float(1e9 / eps),
+            Value::Int(p.samples.len() as i64),
+            Value::Int(llc as i64),
+        ]);
+    }
+    Ok(rows)
+}
+
+/// The groups of a scenario, in the order they are measured and reported.
+fn groups(s: &Scenario, spec: &ThroughputSpec, llc: usize, cores: usize) -> Vec<Group> {
+    let mut out = Vec::new();
+    for &t in &spec.threads {
+        let threads = if t == 0 { cores } else { t };
+        for &dtype in &s.dtypes {
+            let size = dtype.size_bytes();
+            for &n in &s.n {
+                let rows = (spec.bytes_per_case / (n * size)).max(1);
+                let working_set = 2 * rows * n * size;
+                let in_cache = working_set <= llc / 2;
+                let sets = if in_cache {
+                    1
+                } else {
+                    (2 * llc).div_ceil(working_set).max(2)
+                };
+                for &direction in &spec.directions {
+                    out.push(Group {
+                        dtype,
+                        n,
+                        rows,
+                        threads,
+                        direction,
+                        working_set,
+                        in_cache,
+                        sets,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Run a throughput scenario: the main table, then "hsoftmax" and "sharded" when
+/// the spec asks for them.
+pub fn measure(
+    s: &Scenario,
+    registry: &Registry,
+    progress: bool,
+) -> Result<Vec<Table>, HarnessError> {
+    let Some(spec) = &s.throughput else {
+        return Ok(vec![Table::new("throughput", &COLUMNS)]);
+    };
+    let variants: Vec<Arc<dyn Variant>> = s
+        .variants
+        .iter()
+        .map(|id| registry.get(id))
+        .collect::<Result<_, _>>()
+        .map_err(|e| variant_error(s, "", DType::F32, e))?;
+    let llc = llc_bytes().unwrap_or(DEFAULT_LLC_BYTES);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let groups = groups(s, spec, llc, cores);
+    let bar = if progress {
+        let b = ProgressBar::new(groups.len() as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} groups {elapsed}")
+        {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b.set_prefix(s.name.clone());
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut main = Table::new("throughput", &COLUMNS);
+    let mut pools: Vec<(usize, rayon::ThreadPool)> = Vec::new();
+    for g in &groups {
+        if !pools.iter().any(|(t, _)| *t == g.threads) {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(g.threads)
+                .build()
+                .map_err(|e| HarnessError::Variant {
+                    scenario: s.name.clone(),
+                    variant: String::new(),
+                    dtype: String::new(),
+                    source: Box::new(VariantError::Backend {
+                        variant: "rayon".into(),
+                        message: e.to_string(),
+                    }),
+                })?;
+            pools.push((g.threads, pool));
+        }
+        let pool = pools.iter().find(|(t, _)| *t == g.threads).map(|(_, p)| p);
+        let rows = match pool {
+            Some(p) => p.install(|| measure_group(s, registry, &variants, spec, g, llc))?,
+            None => measure_group(s, registry, &variants, spec, g, llc)?,
+        };
+        for r in rows {
+            main.push(r);
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let mut tables = vec![main];
+    if !spec.hsoftmax_vocab.is_empty() {
+        tables.push(hsoftmax_table(s, spec));
+    }
+    if !spec.shards.is_empty() {
+        tables.push(sharded_table(s, registry, spec)?);
+    }
+    Ok(tables)
+}
+
+/// Class frequencies ∝ 1 / rank (Zipf with exponent 1), the shape of word counts.
+fn zipf(vocab: usize) -> Vec<f64> {
+    (1..=vocab).map(|r| 1.0 / r as f64).collect()
+}
+
+/// Draw `count` classes from frequencies by inverse CDF.
+fn draw(freqs: &[f64], count: usize, rng: &mut impl Rng) -> Vec<usize> {
+    let total: f64 = freqs.iter().sum();
+    let mut cdf = Vec::with_capacity(freqs.len());
+    let mut acc = 0.0;
+    for f in freqs {
+        acc += f / total;
+        cdf.push(acc);
+    }
+    (0..count)
+        .map(|_| {
+            let u: f64 = rng.gen();
+            cdf.partition_point(|&c| c < u).min(freqs.len() - 1)
+        })
+        .collect()
+}
+
+/// Hierarchical (balanced and Huffman trees) against the full softmax head: time
+/// and operations per target log-probability, f32, one thread.
+fn hsoftmax_table(s: &Scenario, spec: &ThroughputSpec) -> Table {
+    let mut t = Table::new("hsoftmax", &HSOFTMAX_COLUMNS);
+    let d = spec.hsoftmax_dim;
+    for &v in &spec.hsoftmax_vocab {
+        let mut rng = generate::stream(s.seed, &[v as u64, 7]);
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut weights = |rows: usize| -> Vec<f32> {
+            (0..rows * d)
+                .map(|_| (rng.gen::<f32>() * 2.0 - 1.0) * scale)
+                .collect()
+        };
+        let freqs = zipf(v);
+        let heads: Vec<(&str, Box<dyn OutputHead<f32>>)> = vec![
+            (
+                "full",
+                Box::new(FullSoftmaxHead::new(v, d, weights(v))) as Box<dyn OutputHead<f32>>,
+            ),
+            (
+                "balanced",
+                Box::new(HierarchicalSoftmax::new(
+                    Tree::balanced(v),
+                    d,
+                    weights(v - 1),
+                )),
+            ),
+            (
+                "huffman",
+                Box::new(HierarchicalSoftmax::new(
+                    Tree::huffman(&freqs),
+                    d,
+                    weights(v - 1),
+                )),
+            ),
+        ];
+        let mut rng = generate::stream(s.seed, &[v as u64, 8]);
+        let targets = draw(&freqs, 4096, &mut rng);
+        let hidden: Vec<f32> = (0..64 * d).map(|_| rng.gen::<f32>() * 2.0 - 1.0).collect();
+        // Calls per sample from one timed target each.
+        let mut per_sample = Vec::new();
+        let mut costs = Vec::new();
+        for (_, h) in &heads {
+            let mut cost = Cost::default();
+            let t0 = Instant::now();
+            let mut sink = 0.0f32;
+            for (i, &c) in targets.iter().enumerate().take(8) {
+                sink += h.log_prob(&hidden[(i % 64) * d..(i % 64 + 1) * d], c, &mut cost);
+            }
+            std::hint::black_box(sink);
+            let one = t0.elapsed().as_secs_f64() / 8.0;
+            per_sample
+                .push(((MIN_SAMPLE_S / one.max(1e-9)).ceil() as usize).clamp(1, targets.len()));
+            // Operations per target over all targets (deterministic, untimed).
+            let mut cost = Cost::default();
+            for (i, &c) in targets.iter().enumerate() {
+                std::hint::black_box(h.log_prob(
+                    &hidden[(i % 64) * d..(i % 64 + 1) * d],
+                    c,
+                    &mut cost,
+                ));
+            }
+            costs.push(cost);
+        }
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); heads.len()];
+        let mut offset = 0usize;
+        for _ in 0..spec.samples {
+            for (j, (_, h)) in heads.iter().enumerate() {
+                let k = per_sample[j];
+                let mut cost = Cost::default();
+                let mut sink = 0.0f32;
+                let t0 = Instant::now();
+                for i in 0..k {
+                    let idx = (offset + i) % targets.len();
+                    sink += h.log_prob(
+                        &hidden[(idx % 64) * d..(idx % 64 + 1) * d],
+                        targets[idx],
+                        &mut cost,
+                    );
+                }
+                std::hint::black_box(sink);
+                samples[j].push(t0.elapsed().as_secs_f64() * 1e9 / k as f64);
+            }
+            offset = offset.wrapping_add(997);
+        }
+        let full_ns = stats::median(&samples[0]);
+        for (j, (name, _)) in heads.iter().enumerate() {
+            let ns = stats::median(&samples[j]);
+            let (lo, hi) = stats::median_ci95(&samples[j]);
+            let dots = costs[j].dot_products as f64 / targets.len() as f64;
+            // The full head exponentiates every class; a tree one sigmoid per step.
+            let exps = if *name == "full" { v as f64 } else { dots };
+            t.push(vec![
+                Value::Text(s.name.clone()),
+                Value::Text(name.to_string()),
+                Value::Int(v as i64),
+                Value::Int(d as i64),
+                Value::Float(ns),
+                Value::Float(lo),
+                Value::Float(hi),
+                Value::Float(exps),
+                Value::Float(dots),
+                Value::Float(full_ns / ns),
+                Value::Int(samples[j].len() as i64),
+            ]);
+        }
+    }
+    t
+}
+
+/// Sharded softmax (k shards) against the unsharded `stable` softmax on the same
+/// rows: speed and the bytes each row's shards exchange. One thread; n is the
+/// largest row length of the scenario up to 65536.
+fn sharded_table(
+    s: &Scenario,
+    registry: &Registry,
+    spec: &ThroughputSpec,
+) -> Result<Table, HarnessError> {
+    let mut t = Table::new("sharded", &SHARDED_COLUMNS);
+    let n =
+        s.n.iter()
+            .copied()
+            .filter(|&n| n <= 65_536)
+            .max()
+            .unwrap_or(65_536);
+    let opts = Options::default();
+    let unsharded = registry
+        .get("stable")
+        .map_err(|e| variant_error(s, "stable", DType::F32, e))?;
+    for &dtype in &s.dtypes {
+        let size = dtype.size_bytes();
+        let rows = (spec.bytes_per_case / (n * size)).max(1);
+        let mut rng = generate::stream(s.seed, &[n as u64, 9]);
+        let x = generate::generate(&s.generators[0].dist, dtype, n, rows, 1.0, &mut rng)
+            .unwrap_or_else(|_| vec![0.0; n * rows]);
+        let x = Buffer::from_f64(dtype, &x);
+        let mut out = touched(dtype, n * rows);
+        let mut who: Vec<(usize, Box<dyn Variant>)> = vec![(0, Box::new(Wrap(unsharded.clone())))];
+        for &k in &spec.shards {
+            who.push((k, Box::new(Sharded(ShardedSoftmax { shards: k }))));
+        }
+        let mut per_sample = Vec::new();
+        for (_, v) in &who {
+            v.forward(x.rows(), n, &opts, out.rows_mut())
+                .map_err(|e| variant_error(s, v.info().id, dtype, e))?;
+            let t0 = Instant::now();
+            v.forward(x.rows(), n, &opts, out.rows_mut())
+                .map_err(|e| variant_error(s, v.info().id, dtype, e))?;
+            let one = t0.elapsed().as_secs_f64().max(1e-9);
+            per_sample.push(((MIN_SAMPLE_S / one).ceil() as usize).clamp(1, 1 << 16));
+        }
+        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); who.len()];
+        for _ in 0..spec.samples {
+            for (j, (_, v)) in who.iter().enumerate() {
+                let t0 = Instant::now();
+                for _ in 0..per_sample[j] {
+                    v.forward(x.rows(), n, &opts, out.rows_mut())
+                        .map_err(|e| variant_error(s, v.info().id, dtype, e))?;
+                }
+                let dt = t0.elapsed().as_secs_f64().max(1e-12);
+                samples[j].push((per_sample[j] * n * rows) as f64 / dt);
+            }
+        }
+        let base = stats::median(&samples[0]);
+        for (j, (k, v)) in who.iter().enumerate().skip(1) {
+            let eps = stats::median(&samples[j]);
+            t.push(vec![
+                Value::Text(s.name.clone()),
+                Value::Text(v.info().id.to_string()),
+                Value::Text(dtype.name().to_string()),
+                Value::Int(n as i64),
+                Value::Int(*k as i64),
+                Value::Int(bytes_exchanged(*k, dtype) as i64),
+                Value::Float(eps),
+                Value::Float(eps / base),
+                Value::Int(samples[j].len() as i64),
+            ]);
+        }
+    }
+    Ok(t)
+}
+
+/// A shared variant behind a box.
+struct Wrap(Arc<dyn Variant>);
+
+/// A sharded softmax with a chosen shard count, behind the `Variant` trait.
+struct Sharded(ShardedSoftmax);
+
+macro_rules! delegate {
+    ($t:ty) => {
+        impl Variant for $t {
+            fn info(&self) -> &softmax_lab_core::VariantInfo {
+                self.0.info()
+            }
+            fn forward(
+                &self,
+                x: Rows<'_>,
+                n: usize,
+                opts: &Options,
+                out: RowsMut<'_>,
+            ) -> Result<(), VariantError> {
+                self.0.forward(x, n, opts, out)
+            }
+            fn backward(
+                &self,
+                x: Rows<'_>,
+                y: Rows<'_>,
+                dy: Rows<'_>,
+                n: usize,
+                opts: &Options,
+                dx: RowsMut<'_>,
+            ) -> Result<(), VariantError> {
+                self.0.backward(x, y, dy, n, opts, dx)
+            }
+        }
+    };
+}
+delegate!(Wrap);
+delegate!(Sharded);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candle_references_follow_the_function_and_direction() {
+        assert_eq!(
+            candle_reference(Function::Softmax, Direction::Forward),
+            "candle_softmax_last_dim"
+        );
+        assert_eq!(
+            candle_reference(Function::LogSoftmax, Direction::Forward),
+            "candle_softmax_last_dim"
+        );
+        assert_eq!(
+            candle_reference(Function::LogSoftmax, Direction::Backward),
+            "candle_log_softmax"
+        );
+        assert_eq!(
+            candle_reference(Function::Sparsemax, Direction::Backward),
+            "candle_softmax"
+        );
+        assert_eq!(
+            candle_reference(Function::HardSigmoid, Direction::Forward),
+            "candle_sigmoid"
+        );
+    }
+
+    #[test]
+    fn bytes_count_one_read_and_one_write_per_stream() {
+        assert_eq!(bytes_per_elem(DType::F32, Direction::Forward), 8);
+        assert_eq!(bytes_per_elem(DType::F16, Direction::Forward), 4);
+        assert_eq!(bytes_per_elem(DType::F64, Direction::Backward), 24);
+    }
+
+    #[test]
+    fn zipf_draws_favour_the_first_classes() {
+        let f = zipf(1000);
+        let mut rng = generate::stream(1, &[2]);
+        let d = draw(&f, 20_000, &mut rng);
+        let first = d.iter().filter(|&&c| c == 0).count() as f64 / d.len() as f64;
+        // P(class 0) = 1 / H_1000 = 1 / 7.4855 = 0.1336.
+        assert!((first - 0.1336).abs() < 0.01, "{first}");
+        assert!(d.iter().all(|&c| c < 1000));
+    }
+
+    #[test]
+    fn relu_and_copy_write_what_they_should() {
+        let x = Buffer::from_f64(DType::F32, &[-1.0, 0.5, 2.0, -0.0]);
+        let mut out = touched(DType::F32, 4);
+        relu_rows(x.rows(), out.rows_mut());
+        assert_eq!(out.to_f64(), vec![0.0, 0.5, 2.0, 0.0]);
+        copy_rows(x.rows(), out.rows_mut());
+        assert_eq!(out.to_f64(), vec![-1.0, 0.5, 2.0, -0.0]);
+    }
+}

@@ -1,0 +1,474 @@
+//! Gradient sections: the VJP norm against the logit scale (vanishing gradients),
+//! agreement with the exact VJP, finite differences and candle's autograd.
+
+use super::{and_list, code, plain, Loaded, Rendered};
+use crate::data::{boolean, dtype_order, fmt, max_nan, num, text, Cols};
+use crate::doc::{t, Block};
+use crate::plot::{Axis, Content, Figure, Panel, Series, Style, REFERENCE};
+
+/// One row of a gradients table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Variant id.
+    pub variant: String,
+    /// Dtype.
+    pub dtype: String,
+    /// Generator label.
+    pub generator: String,
+    /// Row length.
+    pub n: f64,
+    /// Logit scale.
+    pub scale: f64,
+    /// Gradient entries.
+    pub samples: f64,
+    /// Whether the variant has a backward.
+    pub has_backward: bool,
+    /// Median ‖dx‖₂ over rows.
+    pub norm: f64,
+    /// The same for the exact VJP.
+    pub norm_ref: f64,
+    /// Worst normwise error against the exact VJP.
+    pub vjp_normwise: f64,
+    /// Worst normwise difference from finite differences.
+    pub fd_normwise: f64,
+    /// Entries compared with finite differences.
+    pub fd_samples: f64,
+    /// The candle variant compared with.
+    pub candle_variant: String,
+    /// Worst normwise difference from candle.
+    pub candle_normwise: f64,
+    /// Entries of dx at or below the tiny threshold.
+    pub tiny: f64,
+}
+
+/// Parse a gradients table.
+pub fn parse(table: &softmax_lab_harness::results::Table) -> Result<Vec<Row>, String> {
+    let c = Cols::new(table);
+    let i = [
+        c.idx("variant")?,
+        c.idx("dtype")?,
+        c.idx("generator")?,
+        c.idx("n")?,
+        c.idx("scale")?,
+        c.idx("samples")?,
+        c.idx("has_backward")?,
+        c.idx("vjp_norm_median")?,
+        c.idx("vjp_norm_ref_median")?,
+        c.idx("vjp_normwise")?,
+    ];
+    let o = |name| c.opt(name);
+    let (fd, fds, cv, cn, tiny) = (
+        o("fd_normwise"),
+        o("fd_samples"),
+        o("candle_variant"),
+        o("candle_normwise"),
+        o("tiny_grad_fraction"),
+    );
+    let f = |r: &[_], k: Option<usize>| k.map_or(f64::NAN, |k| num(r, k));
+    Ok(table
+        .rows
+        .iter()
+        .map(|r| Row {
+            variant: text(r, i[0]),
+            dtype: text(r, i[1]),
+            generator: text(r, i[2]),
+            n: num(r, i[3]),
+            scale: num(r, i[4]),
+            samples: num(r, i[5]),
+            has_backward: boolean(r, i[6]),
+            norm: num(r, i[7]),
+            norm_ref: num(r, i[8]),
+            vjp_normwise: num(r, i[9]),
+            fd_normwise: f(r, fd),
+            fd_samples: f(r, fds),
+            candle_variant: cv.map_or(String::new(), |k| text(r, k)),
+            candle_normwise: f(r, cn),
+            tiny: f(r, tiny),
+        })
+        .collect())
+}
+
+/// The function group of a variant (panels of the norm figure).
+pub fn group(variant: &str) -> &'static str {
+    if ["sparsemax", "sparsemax_linear", "entmax15"].contains(&variant) {
+        "sparsemax and entmax"
+    } else if variant.contains("sigmoid") {
+        "sigmoid"
+    } else if variant.contains("log") {
+        "log-softmax"
+    } else {
+        "softmax"
+    }
+}
+
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// The findings paragraph.
+pub fn findings(rows: &[Row]) -> String {
+    let with: Vec<&Row> = rows.iter().filter(|r| r.has_backward).collect();
+    let without = distinct(
+        rows.iter()
+            .filter(|r| !r.has_backward)
+            .map(|r| r.variant.clone()),
+    );
+    let mut s = String::new();
+    // The vanishing gradient: norm at the smallest and the largest scale, per group,
+    // for the first variant of the group in the widest common dtype (f32 if present).
+    let dtype = if rows.iter().any(|r| r.dtype == "f32") {
+        "f32".to_string()
+    } else {
+        rows.first().map(|r| r.dtype.clone()).unwrap_or_default()
+    };
+    let generator = rows
+        .first()
+        .map(|r| r.generator.clone())
+        .unwrap_or_default();
+    let mut parts = Vec::new();
+    // The textbook variant of each group speaks for it when present.
+    let mut order = distinct(with.iter().map(|r| r.variant.clone()));
+    order.sort_by_key(|v| !["stable", "log_softmax", "sigmoid", "sparsemax"].contains(&v.as_str()));
+    for v in order {
+        let g = group(&v);
+        if parts.iter().any(|(gg, _)| *gg == g) {
+            continue;
+        }
+        let mut pts: Vec<&&Row> = with
+            .iter()
+            .filter(|r| r.variant == v && r.dtype == dtype && r.generator == generator)
+            .collect();
+        pts.sort_by(|a, b| a.scale.total_cmp(&b.scale));
+        if let (Some(a), Some(b)) = (pts.first(), pts.last()) {
+            if a.scale < b.scale {
+                parts.push((
+                    g,
+                    format!(
+                        "{v} {} at scale {} to {} at scale {} (exact {})",
+                        fmt(a.norm),
+                        fmt(a.scale),
+                        fmt(b.norm),
+                        fmt(b.scale),
+                        fmt(b.norm_ref)
+                    ),
+                ));
+            }
+        }
+    }
+    if !parts.is_empty() {
+        s += &format!(
+            "Median ‖dx‖₂ for a standard-normal upstream gradient ({dtype}, {generator} rows) goes from {}.",
+            and_list(&parts.into_iter().map(|p| p.1).collect::<Vec<_>>())
+        );
+    }
+    let worst = with
+        .iter()
+        .filter(|r| !r.vjp_normwise.is_nan())
+        .max_by(|a, b| a.vjp_normwise.total_cmp(&b.vjp_normwise));
+    if let Some(w) = worst {
+        s += &format!(
+            " Largest normwise error against the exact VJP: {} in {} ({} at scale {}).",
+            w.variant,
+            w.dtype,
+            fmt(w.vjp_normwise),
+            fmt(w.scale)
+        );
+    }
+    let fd = with
+        .iter()
+        .filter(|r| r.fd_normwise.is_finite() && r.fd_samples > 0.0)
+        .max_by(|a, b| a.fd_normwise.total_cmp(&b.fd_normwise));
+    if let Some(f) = fd {
+        s += &format!(
+            " The largest normwise difference from central finite differences (f64) is {} \
+             ({} at scale {}).",
+            fmt(f.fd_normwise),
+            f.variant,
+            fmt(f.scale)
+        );
+    }
+    let candle = with
+        .iter()
+        .filter(|r| r.candle_normwise.is_finite() && !r.candle_variant.is_empty())
+        .max_by(|a, b| a.candle_normwise.total_cmp(&b.candle_normwise));
+    if let Some(c) = candle {
+        s += &format!(
+            " Against candle's autograd the largest difference is {} ({} vs {} in {}, scale {}).",
+            fmt(c.candle_normwise),
+            c.variant,
+            c.candle_variant,
+            c.dtype,
+            fmt(c.scale)
+        );
+    }
+    if !without.is_empty() {
+        s += &format!(" No backward: {}.", and_list(&without));
+    }
+    s
+}
+
+/// The summary table: per variant × dtype.
+pub fn summary(rows: &[Row]) -> Block {
+    let variants = distinct(rows.iter().map(|r| r.variant.clone()));
+    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+    let generator = rows
+        .first()
+        .map(|r| r.generator.clone())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for v in &variants {
+        for d in &dtypes {
+            let rs: Vec<&Row> = rows
+                .iter()
+                .filter(|r| &r.variant == v && &r.dtype == d)
+                .collect();
+            if rs.is_empty() {
+                continue;
+            }
+            if !rs[0].has_backward {
+                let mut cells = vec![
+                    vec![code(v)],
+                    t(d.clone()),
+                    t(rs.len().to_string()),
+                    t(fmt(rs[0].samples)),
+                    t("no backward"),
+                ];
+                cells.resize(9, t(""));
+                out.push(cells);
+                continue;
+            }
+            let mut g: Vec<&&Row> = rs.iter().filter(|r| r.generator == generator).collect();
+            g.sort_by(|a, b| a.scale.total_cmp(&b.scale));
+            let norms = match (g.first(), g.last()) {
+                (Some(a), Some(b)) => format!(
+                    "{} → {} (exact {} → {})",
+                    fmt(a.norm),
+                    fmt(b.norm),
+                    fmt(a.norm_ref),
+                    fmt(b.norm_ref)
+                ),
+                _ => "nan".into(),
+            };
+            let worst = |f: fn(&Row) -> f64| rs.iter().fold(f64::NAN, |a, r| max_nan(a, f(r)));
+            let fd_samples = rs.iter().map(|r| r.fd_samples).fold(0.0, f64::max);
+            let candle = rs
+                .iter()
+                .find(|r| !r.candle_variant.is_empty())
+                .map(|r| r.candle_variant.clone());
+            out.push(vec![
+                vec![code(v)],
+                t(d.clone()),
+                t(rs.len().to_string()),
+                t(fmt(rs[0].samples)),
+                t(norms),
+                t(fmt(worst(|r| r.vjp_normwise))),
+                t(if fd_samples > 0.0 {
+                    format!(
+                        "{} ({} entries)",
+                        fmt(worst(|r| r.fd_normwise)),
+                        fmt(fd_samples)
+                    )
+                } else {
+                    "—".into()
+                }),
+                t(match candle {
+                    Some(c) => format!("{} (vs {c})", fmt(worst(|r| r.candle_normwise))),
+                    None => "—".into(),
+                }),
+                t(crate::data::pct(worst(|r| r.tiny))),
+            ]);
+        }
+    }
+    Block::Table {
+        headers: [
+            "variant",
+            "dtype",
+            "points",
+            "entries per point",
+            &format!("median ‖dx‖₂, smallest → largest scale ({generator})"),
+            "worst normwise error vs exact VJP",
+            "worst vs finite differences",
+            "worst vs candle autograd",
+            "largest tiny-gradient fraction",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: out,
+    }
+}
+
+/// Median VJP norm against the scale: panels per function group (rows) and dtype
+/// (columns: the narrowest and f32 where present), the exact norm dashed.
+pub fn norm_figure(name: &str, rows: &[Row]) -> Figure {
+    let all_dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+    let dtypes: Vec<String> = {
+        let mut d: Vec<String> = all_dtypes
+            .iter()
+            .filter(|d| *d == "f16" || *d == "f32")
+            .cloned()
+            .collect();
+        if d.is_empty() {
+            d = all_dtypes.iter().take(2).cloned().collect();
+        }
+        d
+    };
+    let generator = rows
+        .first()
+        .map(|r| r.generator.clone())
+        .unwrap_or_default();
+    let groups = distinct(rows.iter().map(|r| group(&r.variant).to_string()));
+    let mut panels = Vec::new();
+    let mut skipped = 0;
+    for g in &groups {
+        for d in &dtypes {
+            let mut series = Vec::new();
+            let mut exact: Option<Vec<(f64, f64)>> = None;
+            for v in distinct(
+                rows.iter()
+                    .filter(|r| group(&r.variant) == g && r.has_backward)
+                    .map(|r| r.variant.clone()),
+            ) {
+                let mut pts: Vec<&Row> = rows
+                    .iter()
+                    .filter(|r| r.variant == v && &r.dtype == d && r.generator == generator)
+                    .collect();
+                pts.sort_by(|a, b| a.scale.total_cmp(&b.scale));
+                skipped += pts
+                    .iter()
+                    .filter(|r| !(r.norm.is_finite() && r.norm > 0.0))
+                    .count();
+                if exact.is_none() && !pts.is_empty() && v != "log_of_softmax" {
+                    exact = Some(pts.iter().map(|r| (r.scale, r.norm_ref)).collect());
+                }
+                if !pts.is_empty() {
+                    series.push(Series::line(
+                        &v,
+                        pts.iter().map(|r| (r.scale, r.norm)).collect(),
+                    ));
+                }
+            }
+            if let Some(e) = exact {
+                // First, so that the variants' lines are drawn over it.
+                series.insert(
+                    0,
+                    Series::line("exact VJP (first variant of the panel)", e)
+                        .styled(Style::Dashed)
+                        .colored(REFERENCE),
+                );
+            }
+            panels.push(Panel {
+                title: format!("{g}, {d}"),
+                x: Axis::log("logit scale (×)"),
+                y: Axis::log("median ‖dx‖₂ over rows"),
+                content: Content::Lines(series),
+            });
+        }
+    }
+    let mut notes = vec![format!(
+        "{generator} rows; upstream gradient dy ~ Normal(0, 1) per entry; each point the \
+         median over rows of the vector–Jacobian product's norm."
+    )];
+    if skipped > 0 {
+        notes.push(format!(
+            "Not drawn: {skipped} points with a zero or non-finite norm (no place on a log axis)."
+        ));
+    }
+    Figure {
+        name: name.to_string(),
+        title: format!(
+            "{}: gradient norm against the logit scale",
+            name.trim_end_matches("_grad_norm_vs_scale")
+        ),
+        columns: dtypes.len().max(1),
+        panels,
+        notes,
+    }
+}
+
+/// Render a gradients section.
+pub fn render(l: &Loaded) -> Result<Rendered, String> {
+    let rows = parse(l.need("gradients")?)?;
+    let mut out = Rendered {
+        method: vec![vec![plain(
+            "For each point a seeded upstream gradient dy (entries Normal(0, 1), rounded to \
+             the dtype) is pushed through each variant's backward; the table keeps the \
+             median ‖dx‖₂ over rows next to the exact VJP's, the normwise error against the \
+             exact VJP, the difference from central finite differences of the variant's \
+             own forward (f64 only, the first rows), the difference from candle's autograd \
+             for the same function, and the fraction of tiny gradient entries.",
+        )]],
+        ..Rendered::default()
+    };
+    if rows.is_empty() {
+        out.findings = t("The table is empty: nothing was measured.");
+        return Ok(out);
+    }
+    out.findings = t(findings(&rows));
+    out.blocks.push(summary(&rows));
+    out.figures.push((
+        norm_figure(&format!("{}_grad_norm_vs_scale", l.name), &rows),
+        "Gradient norm against the logit scale, per function group and dtype (log–log); \
+         the dashed line is the exact VJP's norm."
+            .into(),
+    ));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(v: &str, scale: f64, norm: f64) -> Row {
+        Row {
+            variant: v.into(),
+            dtype: "f32".into(),
+            generator: "normal".into(),
+            n: 32.0,
+            scale,
+            samples: 1024.0,
+            has_backward: v != "candle_softmax_last_dim",
+            norm,
+            norm_ref: norm,
+            vjp_normwise: if v == "naive" { 0.02 } else { 1e-7 },
+            fd_normwise: 1e-9,
+            fd_samples: 128.0,
+            candle_variant: "candle_softmax".into(),
+            candle_normwise: 3e-7,
+            tiny: 0.0,
+        }
+    }
+
+    #[test]
+    fn findings_report_the_norm_collapse_and_the_worst_vjp() {
+        let rows = vec![
+            row("stable", 0.1, 0.18),
+            row("stable", 1000.0, 1e-30),
+            row("naive", 0.1, 0.18),
+            row("sigmoid", 0.1, 1.2),
+            row("sigmoid", 1000.0, 0.01),
+            row("candle_softmax_last_dim", 0.1, f64::NAN),
+        ];
+        let s = findings(&rows);
+        assert!(
+            s.contains("stable 0.18 at scale 0.1 to 1e-30 at scale 1000 (exact 1e-30)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("sigmoid 1.2 at scale 0.1 to 0.01 at scale 1000"),
+            "{s}"
+        );
+        assert!(
+            s.contains("exact VJP: naive in f32 (0.02 at scale 0.1)"),
+            "{s}"
+        );
+        assert!(s.contains("No backward: candle_softmax_last_dim."), "{s}");
+        assert_eq!(group("log_of_softmax"), "log-softmax");
+        assert_eq!(group("entmax15"), "sparsemax and entmax");
+    }
+}
