@@ -825,9 +825,9 @@ fn sharded_table(
             .unwrap_or_else(|_| vec![0.0; n * rows]);
         let x = Buffer::from_f64(dtype, &x);
         let mut out = touched(dtype, n * rows);
-        let mut who: Vec<(usize, Box<dyn Variant>)> = vec![(0, Box::new(Wrap(unsharded.clone())))];
+        let mut who: Vec<(usize, Arc<dyn Variant>)> = vec![(0, unsharded.clone())];
         for &k in &spec.shards {
-            who.push((k, Box::new(Sharded(ShardedSoftmax { shards: k }))));
+            who.push((k, Arc::new(ShardedSoftmax { shards: k })));
         }
         let mut per_sample = Vec::new();
         for (_, v) in &who {
@@ -869,44 +869,6 @@ fn sharded_table(
     }
     Ok(t)
 }
-
-/// A shared variant behind a box.
-struct Wrap(Arc<dyn Variant>);
-
-/// A sharded softmax with a chosen shard count, behind the `Variant` trait.
-struct Sharded(ShardedSoftmax);
-
-macro_rules! delegate {
-    ($t:ty) => {
-        impl Variant for $t {
-            fn info(&self) -> &softmax_lab_core::VariantInfo {
-                self.0.info()
-            }
-            fn forward(
-                &self,
-                x: Rows<'_>,
-                n: usize,
-                opts: &Options,
-                out: RowsMut<'_>,
-            ) -> Result<(), VariantError> {
-                self.0.forward(x, n, opts, out)
-            }
-            fn backward(
-                &self,
-                x: Rows<'_>,
-                y: Rows<'_>,
-                dy: Rows<'_>,
-                n: usize,
-                opts: &Options,
-                dx: RowsMut<'_>,
-            ) -> Result<(), VariantError> {
-                self.0.backward(x, y, dy, n, opts, dx)
-            }
-        }
-    };
-}
-delegate!(Wrap);
-delegate!(Sharded);
 
 #[cfg(test)]
 mod tests {
