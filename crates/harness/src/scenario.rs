@@ -108,6 +108,11 @@ pub struct ThroughputSpec {
     pub hsoftmax_dim: usize,
     /// Shard counts for sharded against unsharded softmax (empty: not measured).
     pub shards: Vec<usize>,
+    /// Row lengths (each also in `n`) measured a second time out of cache: calls
+    /// rotate through buffer sets spanning 2 × LLC even though one call's working
+    /// set would fit, so a batch of short rows streams from memory as it does in a
+    /// model's output layer (empty: only the regime each n falls in by size).
+    pub out_of_cache_n: Vec<usize>,
 }
 
 fn direction_names<S: serde::Serializer>(
@@ -354,6 +359,7 @@ struct RawThroughput {
     hsoftmax_vocab: Option<S<Vec<S<i64>>>>,
     hsoftmax_dim: Option<S<i64>>,
     shards: Option<S<Vec<S<i64>>>>,
+    out_of_cache_n: Option<S<Vec<S<i64>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,6 +408,7 @@ struct RawQuick {
     bytes_per_case: Option<S<i64>>,
     hsoftmax_vocab: Option<S<Vec<S<i64>>>>,
     shards: Option<S<Vec<S<i64>>>>,
+    out_of_cache_n: Option<S<Vec<S<i64>>>>,
 }
 
 // ---------------------------------------------------------------------------------
@@ -830,6 +837,7 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
             .or_else(|| q.bytes_per_case.as_ref().map(|v| v.span()))
             .or_else(|| q.hsoftmax_vocab.as_ref().map(|v| v.span()))
             .or_else(|| q.shards.as_ref().map(|v| v.span()))
+            .or_else(|| q.out_of_cache_n.as_ref().map(|v| v.span()))
             .or_else(|| q.sweep.as_ref().map(sweep_span))
             .unwrap_or(raw.kind.span())
     };
@@ -895,11 +903,13 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
             || q.bytes_per_case.is_some()
             || q.hsoftmax_vocab.is_some()
             || q.shards.is_some()
+            || q.out_of_cache_n.is_some()
             || q.dtypes.is_some()
         {
             misplaced(
                 span,
-                "quick.samples/max_seconds_per_case/bytes_per_case/hsoftmax_vocab/shards/dtypes",
+                "quick.samples/max_seconds_per_case/bytes_per_case/hsoftmax_vocab/shards/\
+                 out_of_cache_n/dtypes",
                 "throughput",
             )?;
         }
@@ -1153,6 +1163,15 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         None
     };
 
+    if let (Some(t), Some(raw_t)) = (&throughput, raw.throughput.as_ref()) {
+        check_out_of_cache_n(
+            &cx,
+            &t.out_of_cache_n,
+            &n,
+            raw_t.get_ref().out_of_cache_n.as_ref(),
+            "n",
+        )?;
+    }
     let full = Scenario {
         variants,
         dtypes,
@@ -1191,6 +1210,13 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         (Some(t), q) => Some(quick_throughput_spec(&cx, t, q)?),
         (None, _) => None,
     };
+    if let (Some(t), Some(qr)) = (&quick_throughput, q) {
+        let span = qr.out_of_cache_n.as_ref().or(raw
+            .throughput
+            .as_ref()
+            .and_then(|r| r.get_ref().out_of_cache_n.as_ref()));
+        check_out_of_cache_n(&cx, &t.out_of_cache_n, &quick_n, span, "quick.n")?;
+    }
     let quick = Scenario {
         n: quick_n,
         rows: quick_rows,
@@ -1233,6 +1259,26 @@ fn count_list(
         }
     }
     Ok(out)
+}
+
+/// Every `out_of_cache_n` value must be one of the row lengths measured.
+fn check_out_of_cache_n(
+    cx: &Ctx,
+    cold: &[usize],
+    n: &[usize],
+    span: Option<&S<Vec<S<i64>>>>,
+    n_name: &str,
+) -> Result<(), ScenarioError> {
+    match cold.iter().find(|c| !n.contains(c)) {
+        Some(c) => Err(cx.err(
+            span.map_or(0..0, |v| v.span()),
+            format!(
+                "`out_of_cache_n` value {c} is not one of the row lengths {n_name} = {n:?}: \
+                 list row lengths that are measured"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The `[throughput]` section, defaults filled in.
@@ -1326,6 +1372,10 @@ fn throughput_spec(cx: &Ctx, raw: Option<&RawThroughput>) -> Result<ThroughputSp
             ),
         ));
     }
+    let out_of_cache_n = match raw.and_then(|r| r.out_of_cache_n.as_ref()) {
+        Some(v) => count_list(cx, v, "throughput.out_of_cache_n", 1)?,
+        None => Vec::new(),
+    };
     Ok(ThroughputSpec {
         threads,
         bytes_per_case,
@@ -1335,6 +1385,7 @@ fn throughput_spec(cx: &Ctx, raw: Option<&RawThroughput>) -> Result<ThroughputSp
         hsoftmax_vocab,
         hsoftmax_dim,
         shards,
+        out_of_cache_n,
     })
 }
 
@@ -1386,12 +1437,17 @@ fn quick_throughput_spec(
         Some(v) => count_list(cx, v, "quick.shards", 1)?,
         None => full.shards.clone(),
     };
+    let out_of_cache_n = match q.and_then(|q| q.out_of_cache_n.as_ref()) {
+        Some(v) => count_list(cx, v, "quick.out_of_cache_n", 1)?,
+        None => full.out_of_cache_n.clone(),
+    };
     Ok(ThroughputSpec {
         samples,
         max_seconds_per_case,
         bytes_per_case,
         hsoftmax_vocab,
         shards,
+        out_of_cache_n,
         ..full.clone()
     })
 }

@@ -638,6 +638,31 @@ fn throughput_fields_are_checked_against_the_kind() {
     let spec = s.throughput.as_ref().unwrap_or_else(|| panic!("no spec"));
     assert_eq!((spec.samples, spec.threads.clone()), (5, vec![1, 2]));
     assert_eq!(s.rows, 0);
+    assert!(spec.out_of_cache_n.is_empty());
+
+    // Row lengths measured out of cache must be row lengths measured at all.
+    let cold = THROUGHPUT.replace(
+        "shards = [1, 4]",
+        "shards = [1, 4]\nout_of_cache_n = [300, 65]",
+    );
+    let e = parse_err(&cold);
+    assert_eq!(e.line, 19, "{e}");
+    assert!(
+        e.message
+            .contains("`out_of_cache_n` value 65 is not one of the row lengths n = [64, 300]"),
+        "{e}"
+    );
+    let cold = cold.replace("[300, 65]", "[300]");
+    assert_eq!(
+        scenario(&cold, true).throughput.map(|t| t.out_of_cache_n),
+        Some(vec![300])
+    );
+    let e = parse_err(&format!("{cold}\n[quick]\nn = [64]\n"));
+    assert!(
+        e.message
+            .contains("is not one of the row lengths quick.n = [64]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -665,10 +690,11 @@ fn throughput_reports_every_case_with_its_references() {
             "samples",
         ],
     );
-    // Per n × threads: forward memcpy, relu, stable, sigmoid, candle_softmax_last_dim,
-    // candle_sigmoid (sigmoid's reference); backward memcpy, stable, sigmoid and their
-    // candle references (candle_softmax, candle_sigmoid).
-    assert_eq!(main.rows.len(), 2 * 2 * (6 + 5));
+    // Per n × threads: forward memcpy, copy_loop, relu, stable, sigmoid,
+    // candle_softmax_last_dim, candle_sigmoid (sigmoid's reference); backward memcpy,
+    // copy_loop, stable, sigmoid and their candle references (candle_softmax,
+    // candle_sigmoid).
+    assert_eq!(main.rows.len(), 2 * 2 * (7 + 6));
     for r in &main.rows {
         let eps = num(main, r, "elems_per_s");
         assert!(eps.is_finite() && eps > 0.0, "{r:?}");
@@ -684,8 +710,30 @@ fn throughput_reports_every_case_with_its_references() {
         // rows = max(1, 4096 / (n × 4)): 16 for n = 64, 3 for n = 300.
         assert_eq!(num(main, r, "rows"), if n == 64.0 { 16.0 } else { 3.0 });
     }
-    for r in select(main, &[("variant", "memcpy")]) {
-        assert_eq!(num(main, r, "ratio_to_memcpy"), 1.0);
+    // The bandwidth reference of a group is the faster of the two copies.
+    let copies: Vec<&Vec<Value>> = main
+        .rows
+        .iter()
+        .filter(|r| {
+            select_row_is(main, r, "family", "reference")
+                && select_row_is(main, r, "function", "copy")
+        })
+        .collect();
+    assert_eq!(copies.len(), 2 * 2 * 2 * 2);
+    for pair in copies.chunks(2) {
+        let (a, b) = (pair[0], pair[1]);
+        assert!(select_row_is(main, a, "variant", "memcpy"));
+        assert!(select_row_is(main, b, "variant", "copy_loop"));
+        let best = num(main, a, "elems_per_s").max(num(main, b, "elems_per_s"));
+        assert_eq!(num(main, a, "memcpy_elems_per_s"), best);
+        let ratios = [
+            num(main, a, "ratio_to_memcpy"),
+            num(main, b, "ratio_to_memcpy"),
+        ];
+        assert!(
+            ratios.iter().all(|&q| q <= 1.0) && ratios.contains(&1.0),
+            "{ratios:?}"
+        );
     }
     for r in select(main, &[("variant", "candle_softmax_last_dim")]) {
         assert_eq!(num(main, r, "ratio_to_candle"), 1.0);

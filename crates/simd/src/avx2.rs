@@ -183,9 +183,9 @@ impl Simd for Avx2 {
         unsafe { _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a) }
     }
     #[inline(always)]
-    fn select(self, m: __m256, a: __m256, b: __m256) -> __m256 {
+    fn select_sign(self, x: __m256, a: __m256, b: __m256) -> __m256 {
         // SAFETY: see `splat`.
-        unsafe { _mm256_blendv_ps(b, a, m) }
+        unsafe { _mm256_blendv_ps(b, a, x) }
     }
     #[inline(always)]
     fn or(self, a: __m256, b: __m256) -> __m256 {
@@ -201,6 +201,11 @@ impl Simd for Avx2 {
     fn any(self, m: __m256) -> bool {
         // SAFETY: see `splat`.
         unsafe { _mm256_movemask_ps(m) != 0 }
+    }
+    #[inline(always)]
+    fn any_sign(self, a: __m256) -> bool {
+        // SAFETY: see `splat`.
+        unsafe { _mm256_movemask_ps(a) != 0 }
     }
     #[inline(always)]
     fn first_set(self, m: __m256) -> Option<usize> {
@@ -262,4 +267,42 @@ impl Simd for Avx2 {
         // SAFETY: see `splat`.
         unsafe { _mm256_slli_epi32::<23>(a) }
     }
+}
+
+/// `copy::copy_bytes` on AVX2: blocks of four 32-byte unaligned loads and stores.
+/// The caller has checked that the lengths are equal and that this path is active.
+pub(crate) fn copy_bytes(src: &[u8], dst: &mut [u8]) {
+    if detected() {
+        // SAFETY: AVX2 was just detected.
+        unsafe { copy_bytes_avx2(src, dst) }
+    } else {
+        dst.copy_from_slice(src);
+    }
+}
+
+#[target_feature(enable = "avx2")]
+fn copy_bytes_avx2(src: &[u8], dst: &mut [u8]) {
+    use crate::copy::{block_fence, AVX2_BLOCK};
+    let mut s = src.chunks_exact(AVX2_BLOCK);
+    let mut d = dst.chunks_exact_mut(AVX2_BLOCK);
+    for (sc, dc) in (&mut s).zip(&mut d) {
+        let (sp, dp) = (
+            sc.as_ptr().cast::<__m256i>(),
+            dc.as_mut_ptr().cast::<__m256i>(),
+        );
+        // SAFETY: AVX2 is enabled on this function; both chunks hold exactly
+        // AVX2_BLOCK = 4 × 32 bytes, read and written unaligned.
+        unsafe {
+            let v0 = _mm256_loadu_si256(sp);
+            let v1 = _mm256_loadu_si256(sp.add(1));
+            let v2 = _mm256_loadu_si256(sp.add(2));
+            let v3 = _mm256_loadu_si256(sp.add(3));
+            _mm256_storeu_si256(dp, v0);
+            _mm256_storeu_si256(dp.add(1), v1);
+            _mm256_storeu_si256(dp.add(2), v2);
+            _mm256_storeu_si256(dp.add(3), v3);
+        }
+        block_fence();
+    }
+    d.into_remainder().copy_from_slice(s.remainder());
 }

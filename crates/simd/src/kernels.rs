@@ -17,7 +17,9 @@
 
 use softmax_lab_core::special::{classify, fill, fill_backward};
 
-use crate::exp::{exp, exp_ext, exp_fast, exp_in, pow2_of, scale2, to_int, EXT_LIMIT, FAST_LO};
+use crate::exp::{
+    exp, exp4, exp_ext4, exp_fast4, exp_in4, pow2_of, scale2, to_int, EXT_LIMIT, FAST_LO,
+};
 use crate::simd::{Elem, Simd, MAX_LANES};
 
 /// Rows at least this long multiply by 1/sum; shorter ones divide (see module docs).
@@ -265,7 +267,7 @@ fn exp_store_sum<S: Simd, E: Elem, const FAST: bool>(
     let mut xs = x.chunks_exact(l4);
     let mut bs = buf.chunks_exact_mut(l4);
     for (xc, bc) in (&mut xs).zip(&mut bs) {
-        let e = map4!(load4(s, xc), |v| exp_in::<S, FAST>(s, shifted(s, v, mv, p)));
+        let e = exp_in4::<S, FAST>(s, map4!(load4(s, xc), |v| shifted(s, v, mv, p)));
         for i in 0..4 {
             acc[i] = s.add(acc[i], e[i]);
         }
@@ -273,10 +275,13 @@ fn exp_store_sum<S: Simd, E: Elem, const FAST: bool>(
     }
     let (xt, bt) = (xs.remainder(), bs.into_remainder());
     if !xt.is_empty() {
-        let e = map4!(load4_tail(s, xt, f32::NEG_INFINITY), |v| {
-            // The padding (−inf) is outside exp_fast's range: the general exp.
-            exp(s, shifted(s, v, mv, p))
-        });
+        // The padding (−inf) is outside exp_fast's range: the general exp.
+        let e = exp4(
+            s,
+            map4!(load4_tail(s, xt, f32::NEG_INFINITY), |v| shifted(
+                s, v, mv, p
+            )),
+        );
         for i in 0..4 {
             acc[i] = s.add(acc[i], e[i]);
         }
@@ -293,17 +298,20 @@ fn exp_sum<S: Simd, E: Elem, const FAST: bool>(s: S, x: &[E], m: f32, p: &Params
     let mut acc = [s.splat(0.0); 4];
     let mut xs = x.chunks_exact(l4);
     for xc in &mut xs {
-        let e = map4!(load4(s, xc), |v| exp_in::<S, FAST>(s, shifted(s, v, mv, p)));
+        let e = exp_in4::<S, FAST>(s, map4!(load4(s, xc), |v| shifted(s, v, mv, p)));
         for i in 0..4 {
             acc[i] = s.add(acc[i], e[i]);
         }
     }
     let xt = xs.remainder();
     if !xt.is_empty() {
-        let e = map4!(load4_tail(s, xt, f32::NEG_INFINITY), |v| {
-            // The padding (−inf) is outside exp_fast's range: the general exp.
-            exp(s, shifted(s, v, mv, p))
-        });
+        // The padding (−inf) is outside exp_fast's range: the general exp.
+        let e = exp4(
+            s,
+            map4!(load4_tail(s, xt, f32::NEG_INFINITY), |v| shifted(
+                s, v, mv, p
+            )),
+        );
         for i in 0..4 {
             acc[i] = s.add(acc[i], e[i]);
         }
@@ -454,10 +462,11 @@ pub(crate) fn online_row<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: &mut 
                 d = s.mul(d, exp(s, shifted(s, m, mn, p)));
                 m = mn;
             }
+            let d4 = map4!(v, |v| shifted(s, v, m, p));
             let e = if block_is_fast(s, v, m, p) {
-                map4!(v, |v| exp_fast(s, shifted(s, v, m, p)))
+                exp_fast4(s, d4)
             } else {
-                map4!(v, |v| exp(s, shifted(s, v, m, p)))
+                exp4(s, d4)
             };
             d = s.add(d, sum4(s, e));
         }};
@@ -486,19 +495,23 @@ pub(crate) fn online_row<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: &mut 
     let mut xs = x.chunks_exact(l4);
     for (xc, oc) in (&mut xs).zip(&mut os) {
         let v = load4::<S, E>(s, xc);
-        let y = if block_is_fast(s, v, mv, p) {
-            map4!(v, |v| norm.apply(s, exp_fast(s, shifted(s, v, mv, p))))
+        let d4 = map4!(v, |v| shifted(s, v, mv, p));
+        let e = if block_is_fast(s, v, mv, p) {
+            exp_fast4(s, d4)
         } else {
-            map4!(v, |v| norm.apply(s, exp(s, shifted(s, v, mv, p))))
+            exp4(s, d4)
         };
-        store4(s, oc, y);
+        store4(s, oc, map4!(e, |e| norm.apply(s, e)));
     }
     let (xt, ot) = (xs.remainder(), os.into_remainder());
     if !xt.is_empty() {
-        let y = map4!(load4_tail(s, xt, f32::NEG_INFINITY), |v| {
-            norm.apply(s, exp(s, shifted(s, v, mv, p)))
-        });
-        store4_tail(s, ot, y);
+        let e = exp4(
+            s,
+            map4!(load4_tail(s, xt, f32::NEG_INFINITY), |v| shifted(
+                s, v, mv, p
+            )),
+        );
+        store4_tail(s, ot, map4!(e, |e| norm.apply(s, e)));
     }
 }
 
@@ -531,11 +544,11 @@ pub(crate) fn two_pass_row<S: Simd, E: Elem>(
                 let ok = s.or(s.le(s.abs(vi), lim), s.eq(vi, ninf));
                 bad = s.or(bad, s.and_not(ok, all));
             }
-            let t = map4!(v, |vi| ext_term(s, vi, lim, ninf));
-            let kb = s.max(s.max(t[0].1, t[1].1), s.max(t[2].1, t[3].1));
+            let (tp, tk) = ext_term4(s, v, lim, ninf);
+            let kb = s.max(s.max(tk[0], tk[1]), s.max(tk[2], tk[3]));
             let kn = s.max(acc_k, kb);
             let mut sum = s.mul(acc_p, pow2_of(s, s.max(floor, s.sub(acc_k, kn))));
-            for (pv, k) in t {
+            for (pv, k) in tp.into_iter().zip(tk) {
                 sum = s.mul_add(pv, pow2_of(s, s.max(floor, s.sub(k, kn))), sum);
             }
             acc_p = sum;
@@ -559,29 +572,33 @@ pub(crate) fn two_pass_row<S: Simd, E: Elem>(
     let dfloor = s.splat(-252.0);
     macro_rules! y_of {
         ($v:expr) => {{
-            let (pv, k) = ext_term(s, $v, lim, ninf);
-            scale2(s, norm.apply(s, pv), to_int(s, s.max(dfloor, s.sub(k, kv))))
+            let (tp, tk) = ext_term4(s, $v, lim, ninf);
+            zip4!(tp, tk, |pv, k| scale2(
+                s,
+                norm.apply(s, pv),
+                to_int(s, s.max(dfloor, s.sub(k, kv)))
+            ))
         }};
     }
     let mut os = out.chunks_exact_mut(l4);
     let mut xs = x.chunks_exact(l4);
     for (xc, oc) in (&mut xs).zip(&mut os) {
-        store4(s, oc, map4!(load4(s, xc), |v| y_of!(v)));
+        store4(s, oc, y_of!(load4(s, xc)));
     }
     let (xt, ot) = (xs.remainder(), os.into_remainder());
     if !xt.is_empty() {
-        let y = map4!(load4_tail(s, xt, f32::NEG_INFINITY), |v| y_of!(v));
-        store4_tail(s, ot, y);
+        store4_tail(s, ot, y_of!(load4_tail(s, xt, f32::NEG_INFINITY)));
     }
 }
 
-/// The term of one entry of `two_pass`: (p, k) with e^x = p·2^k, and p = 0 for
-/// −inf (it carries no mass). x is clamped to the exact range first; rows with
-/// entries outside it never use these terms.
+/// The terms of four vectors of entries of `two_pass`: (p, k) with e^x = p·2^k,
+/// and p = 0 for −inf (it carries no mass). x is clamped to the exact range
+/// first; rows with entries outside it never use these terms.
 #[inline(always)]
-fn ext_term<S: Simd>(s: S, v: S::F, lim: S::F, ninf: S::F) -> (S::F, S::F) {
-    let (pv, k) = exp_ext(s, s.max(s.sub(s.splat(0.0), lim), s.min(lim, v)));
-    (s.and_not(s.eq(v, ninf), pv), k)
+fn ext_term4<S: Simd>(s: S, v: V4<S>, lim: S::F, ninf: S::F) -> (V4<S>, V4<S>) {
+    let neg_lim = s.sub(s.splat(0.0), lim);
+    let (pv, k) = exp_ext4(s, map4!(v, |x| s.max(neg_lim, s.min(lim, x))));
+    (zip4!(v, pv, |x, e| s.and_not(s.eq(x, ninf), e)), k)
 }
 
 /// `log_softmax_simd`: z = (x − max)/T − ln Σ exp((x − max)/T).
@@ -620,35 +637,42 @@ pub(crate) fn log_softmax_row<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: 
     }
 }
 
-/// e^−|x| per lane (exp_fast when `FAST`: the caller checked |x| <= −FAST_LO).
+/// e^−|x| per lane of four vectors.
 #[inline(always)]
-fn exp_neg_abs<S: Simd, const FAST: bool>(s: S, v: S::F) -> S::F {
-    exp_in::<S, FAST>(s, s.sub(s.splat(0.0), s.abs(v)))
+fn exp_neg_abs4<S: Simd>(s: S, v: V4<S>) -> V4<S> {
+    exp4(s, map4!(v, |v| s.sub(s.splat(0.0), s.abs(v))))
 }
 
-/// Whether every −|v| of a block lies in exp_fast's range.
-#[inline(always)]
-fn abs_is_fast<S: Simd>(s: S, v: V4<S>) -> bool {
-    let a = s.max(
-        s.max(s.abs(v[0]), s.abs(v[1])),
-        s.max(s.abs(v[2]), s.abs(v[3])),
-    );
-    // A NaN lane may pass: exp_fast returns NaN for it, as exp does.
-    !s.any(s.gt(a, s.splat(-FAST_LO)))
-}
-
-/// `sigmoid_simd`: e = e^−|x|, then 1/(1 + e) for x >= 0 and e/(1 + e) below:
-/// neither tail overflows or cancels.
+/// `sigmoid_simd`. Blocks with no entry below −87 (all but rare ones) take
+/// 1/(1 + E), E = e^max(−x, −87): `exp_fast` is exact-scaled on [−87, 87], so
+/// no branch on the sign, no |x| and no blend are needed; for x > 87 the clamp
+/// gives E = e^−87 and 1/(1 + E) rounds to 1, as σ(x) does; for x < 0, E >= 1
+/// and 1/(1 + E) loses nothing (E's relative error passes through once, as in
+/// e/(1 + e)). Other blocks (an entry below −87, or −inf, where E would
+/// overflow and σ is subnormal) take e = e^−|x|, then 1/(1 + e) for x >= 0 and
+/// e/(1 + e) below: neither tail overflows or cancels.
 #[inline(always)]
 pub(crate) fn sigmoid_row<S: Simd, E: Elem>(s: S, x: &[E], out: &mut [E]) {
     let one = s.splat(1.0);
+    let lo = s.splat(FAST_LO);
     let zero = s.splat(0.0);
-    macro_rules! f {
-        ($v:expr, $fast:expr) => {{
-            let v = $v;
-            let e = exp_neg_abs::<S, $fast>(s, v);
-            let num = s.select(s.gt(zero, v), e, one);
-            s.div(num, s.add(one, e))
+    macro_rules! direct {
+        ($v:expr) => {{
+            let v: V4<S> = $v;
+            // max keeps its second operand when either is NaN: NaN stays NaN.
+            let e = exp_fast4(s, map4!(v, |v| s.max(lo, s.sub(zero, v))));
+            map4!(e, |e| s.div(one, s.add(one, e)))
+        }};
+    }
+    macro_rules! two_branch {
+        ($v:expr) => {{
+            let v: V4<S> = $v;
+            let e = exp_neg_abs4(s, v);
+            zip4!(v, e, |v, e| {
+                // x < 0 (or −0, where e = 1 anyway): e/(1 + e).
+                let num = s.select_sign(v, e, one);
+                s.div(num, s.add(one, e))
+            })
         }};
     }
     let l4 = 4 * S::LANES;
@@ -656,16 +680,20 @@ pub(crate) fn sigmoid_row<S: Simd, E: Elem>(s: S, x: &[E], out: &mut [E]) {
     let mut os = out.chunks_exact_mut(l4);
     for (xc, oc) in (&mut xs).zip(&mut os) {
         let v = load4::<S, E>(s, xc);
-        let y = if abs_is_fast(s, v) {
-            map4!(v, |v| f!(v, true))
+        // v − (−87) is negative exactly where v < −87 (−inf included); OR-ing
+        // the bit patterns keeps every sign bit, whatever NaN lanes hold (a NaN
+        // with its sign set only sends its block to the exact path).
+        let d = map4!(v, |v| s.sub(v, lo));
+        let y = if s.any_sign(s.or(s.or(d[0], d[1]), s.or(d[2], d[3]))) {
+            two_branch!(v)
         } else {
-            map4!(v, |v| f!(v, false))
+            direct!(v)
         };
         store4(s, oc, y);
     }
     let (xt, ot) = (xs.remainder(), os.into_remainder());
     if !xt.is_empty() {
-        store4_tail(s, ot, map4!(load4_tail(s, xt, 0.0), |v| f!(v, false)));
+        store4_tail(s, ot, two_branch!(load4_tail(s, xt, 0.0)));
     }
 }
 
@@ -675,9 +703,11 @@ pub(crate) fn sigmoid_vjp_row<S: Simd, E: Elem>(s: S, x: &[E], dy: &[E], dx: &mu
     let one = s.splat(1.0);
     macro_rules! f {
         ($v:expr, $g:expr) => {{
-            let e = exp_neg_abs::<S, false>(s, $v);
-            let d = s.add(one, e);
-            s.mul($g, s.div(e, s.mul(d, d)))
+            let e = exp_neg_abs4(s, $v);
+            zip4!(e, $g, |e, g| {
+                let d = s.add(one, e);
+                s.mul(g, s.div(e, s.mul(d, d)))
+            })
         }};
     }
     let l4 = 4 * S::LANES;
@@ -686,7 +716,7 @@ pub(crate) fn sigmoid_vjp_row<S: Simd, E: Elem>(s: S, x: &[E], dy: &[E], dx: &mu
     let mut ds = dx.chunks_exact_mut(l4);
     for ((xc, gc), dc) in (&mut xs).zip(&mut gs).zip(&mut ds) {
         let (v, g) = (load4::<S, E>(s, xc), load4::<S, E>(s, gc));
-        store4(s, dc, zip4!(v, g, |a, b| f!(a, b)));
+        store4(s, dc, f!(v, g));
     }
     let (xt, gt, dt) = (xs.remainder(), gs.remainder(), ds.into_remainder());
     if !xt.is_empty() {
@@ -694,7 +724,7 @@ pub(crate) fn sigmoid_vjp_row<S: Simd, E: Elem>(s: S, x: &[E], dy: &[E], dx: &mu
             load4_tail::<S, E>(s, xt, 0.0),
             load4_tail::<S, E>(s, gt, 0.0),
         );
-        store4_tail(s, dt, zip4!(v, g, |a, b| f!(a, b)));
+        store4_tail(s, dt, f!(v, g));
     }
 }
 
@@ -818,12 +848,15 @@ pub(crate) fn log_softmax_vjp_row<S: Simd, E: Elem>(
     let sc = s.splat(p.scale);
     macro_rules! f {
         ($z:expr, $g:expr) => {{
-            let v = s.mul_add(exp(s, $z), neg_total, $g);
-            if p.unit {
-                v
-            } else {
-                s.mul(v, sc)
-            }
+            let e = exp4(s, $z);
+            zip4!(e, $g, |e, g| {
+                let v = s.mul_add(e, neg_total, g);
+                if p.unit {
+                    v
+                } else {
+                    s.mul(v, sc)
+                }
+            })
         }};
     }
     let mut zs = z.chunks_exact(l4);
@@ -831,12 +864,12 @@ pub(crate) fn log_softmax_vjp_row<S: Simd, E: Elem>(
     let mut ds = dx.chunks_exact_mut(l4);
     for ((zc, gc), dc) in (&mut zs).zip(&mut gs).zip(&mut ds) {
         let (zv, gv) = (load4::<S, E>(s, zc), load4::<S, E>(s, gc));
-        store4(s, dc, zip4!(zv, gv, |a, b| f!(a, b)));
+        store4(s, dc, f!(zv, gv));
     }
     let (zt, gt, dt) = (zs.remainder(), gs.remainder(), ds.into_remainder());
     if !zt.is_empty() {
         let zv = load4_tail::<S, E>(s, zt, f32::NEG_INFINITY);
         let gv = load4_tail::<S, E>(s, gt, 0.0);
-        store4_tail(s, dt, zip4!(zv, gv, |a, b| f!(a, b)));
+        store4_tail(s, dt, f!(zv, gv));
     }
 }

@@ -9,7 +9,7 @@
 //! | `online_simd` | two passes: running max and rescaled sum per lane; write | online |
 //! | `two_pass` | two passes, no max: Σe^x as (mantissa, exponent) pairs (Dukhan & Ablavatski 2020) | shifted (see below) |
 //! | `log_softmax_simd` | (x − max)/T − ln Σ exp((x − max)/T) | shifted log-softmax |
-//! | `sigmoid_simd` | e = e^−\|x\|; 1/(1 + e) or e/(1 + e); backward e/(1 + e)² | — |
+//! | `sigmoid_simd` | 1/(1 + e^−x) with e^−x clamped at e^−87; blocks with an entry below −87: e = e^−\|x\|, 1/(1 + e) or e/(1 + e); backward e/(1 + e)² | — |
 //!
 //! Every variant runs forward and backward (vector–Jacobian product, vectorised
 //! too) in f16, bf16, f32 and f64, and follows `softmax_lab_core::special` for rows
@@ -33,9 +33,10 @@
 //! scaling, equal to it bit for bit there. Its maximum error, measured over every f32 input by
 //! `cargo run --release -p softmax-lab-simd --example exp_exhaustive` (all 2^32
 //! patterns, worst case re-measured against the double-double reference), is
-//! 0.987 ulp on the AVX2 + FMA path (at x = −59.944) and 0.966 ulp on the
-//! portable path (at x = −81.434), about 0.8% of the results in [−104, 89] not
-//! correctly rounded; ~110 s per path on two shared cores. A sampled test (10^6 seeded
+//! 0.987 ulp on the AVX2 + FMA path (at x = −59.944) and 0.957 ulp on the
+//! portable path (at x = −59.903), about 0.4% of all 2^32 results not
+//! correctly rounded; ~50 s per path on two cores. (q's evaluation order
+//! matters at that level: a full Estrin scheme measured 1.005 ulp.) A sampled test (10^6 seeded
 //! inputs) asserts <= 1 ulp on every path, so the
 //! c_exp = 2 (1 ulp) of `softmax_lab_core::bounds` applies unchanged. The sums are
 //! blocked (4 × 8 lanes, a fixed tree at the end), which rounds at most
@@ -46,6 +47,18 @@
 //! without the κ terms: it names `Formula::ShiftedSoftmax`, whose bound contains
 //! its own. Its fast path covers |x| <= 2^14 (the exact range of its reduction) and
 //! finite or −inf entries; other rows take the `stable_simd` path.
+//!
+//! Speed. Each exponential is a chain of about twelve dependent operations
+//! (~40 cycles); the kernels evaluate four vectors' chains step by step
+//! together (`exp4`, `exp_fast4`: the same operations per lane, bit for bit the
+//! one-vector results), because four chains emitted one after another left the
+//! out-of-order window too few independent operations: on the Zen 3 VM this was
+//! built on, interleaving took the exp pass from 11–14 to 6.6–7.5 cycles per
+//! 8-lane vector. `exp_fast` scales by adding k to the exponent field (an integer
+//! add, off the FMA ports). `sigmoid_simd` computes 1/(1 + e^−x) directly where no
+//! entry of a block is below −87 (no |x|, no sign blend), and divides with
+//! `vdivps` (a reciprocal estimate plus a Newton correction was not faster).
+//! `examples/profile.rs` runs one variant in a loop for `perf`.
 //!
 //! Dispatch ([`Isa`]): the AVX2 + FMA + F16C path when `is_x86_feature_detected!`
 //! finds all three (checked once, cached), otherwise the portable path (8-lane
@@ -68,6 +81,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod copy;
 mod dispatch;
 mod exp;
 mod kernels;
@@ -85,6 +99,7 @@ use softmax_lab_core::{
     VariantError, VariantInfo,
 };
 
+pub use copy::{copy, copy_bytes, CopyError, Plain};
 pub use dispatch::Isa;
 pub use exp::{exp_f32, exp_f32_on, ExpError};
 
@@ -269,7 +284,8 @@ impl FastKernel for SigmoidSimd {
         id: "sigmoid_simd",
         family: Family::Simd,
         function: Function::Sigmoid,
-        description: "stable logistic on a vectorised exp (e = exp(-|x|); 1/(1+e) or e/(1+e)), \
+        description: "stable logistic on a vectorised exp (1/(1+exp(-x)) with the exponent \
+                      clamped at 87; blocks with x < -87: e = exp(-|x|), 1/(1+e) or e/(1+e)), \
                       backward e/(1+e)^2; f16/bf16 in f32",
         dtypes: SOFTMAX_DTYPES,
         accumulation: Accumulation::F32ForHalf,
@@ -682,13 +698,23 @@ mod tests {
     }
 
     #[test]
-    fn sigmoid_simd_is_within_two_ulp_and_its_backward_within_four() {
+    fn sigmoid_simd_is_within_two_and_a_half_ulp_and_its_backward_within_four() {
         for isa in paths() {
             let mut r = ChaCha8Rng::seed_from_u64(7);
-            let x: Vec<f64> = (0..20_000)
+            // The second half stays in [−87, 87]: blocks of 32 there take the
+            // direct 1/(1 + e^−x) path; the first half's blocks almost all hold an
+            // entry below −87 and take the two-branch path.
+            let mut x: Vec<f64> = (0..20_000)
                 .map(|_| r.gen_range(-110.0f32..110.0) as f64)
                 .chain([0.0, -0.0, 1e-30, 88.0, -88.0, 17.0, -17.0])
                 .collect();
+            x.extend((0..20_000).map(|_| r.gen_range(-87.0f32..87.0) as f64));
+            x.extend(
+                [
+                    87.0f32, -87.0, -86.99, 0.0, -0.0, 1e-30, -1e-30, 17.0, -17.0,
+                ]
+                .map(f64::from),
+            );
             let y = forward_on::<SigmoidSimd>(isa, DType::F32, &x, x.len(), 1.0);
             let ones = vec![1.0; x.len()];
             let d = backward_on::<SigmoidSimd>(isa, DType::F32, &x, &ones, x.len(), 1.0);
@@ -705,7 +731,10 @@ mod tests {
                 wd = wd.max(ed);
             }
             eprintln!("sigmoid_simd {isa}: forward {wy:.3} ulp, backward {wd:.3} ulp");
-            assert!(wy <= 2.0, "{isa}: forward {wy}");
+            // Three roundings (exp within 1 ulp, 1 + e, the quotient) bound the
+            // error by 4 ulp in the worst mantissa position; measured: 2.09 on the
+            // direct path (x = −16.655), under 2 on the two-branch one.
+            assert!(wy <= 2.5, "{isa}: forward {wy}");
             assert!(wd <= 4.0, "{isa}: backward {wd}");
         }
     }

@@ -67,14 +67,17 @@ pub(crate) trait Simd: Copy + Send + Sync + 'static {
     fn gt(self, a: Self::F, b: Self::F) -> Self::F;
     /// Mask a is NaN.
     fn is_nan(self, a: Self::F) -> Self::F;
-    /// Lane-wise `if m { a } else { b }`.
-    fn select(self, m: Self::F, a: Self::F, b: Self::F) -> Self::F;
+    /// a where the sign bit of `x` is set, else b, per lane (one `blendvps` on
+    /// AVX2, which reads only the sign bit: no comparison needed).
+    fn select_sign(self, x: Self::F, a: Self::F, b: Self::F) -> Self::F;
     /// Bitwise a | b (for masks).
     fn or(self, a: Self::F, b: Self::F) -> Self::F;
     /// Bitwise !m & a: a with the lanes of mask m cleared to +0.
     fn and_not(self, m: Self::F, a: Self::F) -> Self::F;
     /// True when any lane of the mask is set.
     fn any(self, m: Self::F) -> bool;
+    /// True when the sign bit of any lane is set (NaN lanes included when theirs is).
+    fn any_sign(self, a: Self::F) -> bool;
     /// The lowest lane whose mask is set.
     fn first_set(self, m: Self::F) -> Option<usize>;
     /// Sum of the lanes (a fixed pairwise tree).
@@ -269,11 +272,10 @@ impl Simd for Portable {
         map(a, |x| mask(x.is_nan()))
     }
     #[inline(always)]
-    fn select(self, m: Self::F, a: Self::F, b: Self::F) -> Self::F {
+    fn select_sign(self, x: Self::F, a: Self::F, b: Self::F) -> Self::F {
         let mut r = [0.0; PL];
         for i in 0..PL {
-            let mb = m[i].to_bits();
-            r[i] = f32::from_bits((mb & a[i].to_bits()) | (!mb & b[i].to_bits()));
+            r[i] = if x[i].is_sign_negative() { a[i] } else { b[i] };
         }
         r
     }
@@ -288,6 +290,10 @@ impl Simd for Portable {
     #[inline(always)]
     fn any(self, m: Self::F) -> bool {
         m.iter().fold(0u32, |acc, v| acc | v.to_bits()) != 0
+    }
+    #[inline(always)]
+    fn any_sign(self, a: Self::F) -> bool {
+        a.iter().any(|v| v.is_sign_negative())
     }
     #[inline(always)]
     fn first_set(self, m: Self::F) -> Option<usize> {

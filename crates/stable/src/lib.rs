@@ -3,13 +3,19 @@
 //!
 //! All three follow `softmax_lab_core::special` for rows with NaN or infinities
 //! and accept a temperature T (softmax(x / T)). They are plain loops meant to be
-//! read and measured; the vectorised kernels live elsewhere.
+//! read and measured; the vectorised kernels live elsewhere — except [`wide`], a
+//! vectorised f64 exponential and the three passes around it, which make
+//! `stable_wide` on f16/bf16/f32 rows about 9 times faster than the scalar loop
+//! (2.5 to 3 times candle's f32 `softmax_last_dim` instead of a third of it)
+//! with the same outputs and bound: the accurate variant should not be the one
+//! nobody can afford. Its docs give the method and the measured error.
 //! [`gumbel`] adds `gumbel_softmax` and `gumbel_softmax_hard`: seeded samples,
 //! scored by their statistics rather than per output.
 //!
 //! Not for: log-probabilities (see the `logsumexp` crate).
 
 pub mod gumbel;
+pub mod wide;
 
 use softmax_lab_core::f32_for_half_kernel;
 use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
@@ -139,8 +145,14 @@ impl RowKernel for StableWide {
         temperature: true,
     };
 
+    /// f16/bf16/f32 rows: [`wide`] (the vectorised twin of
+    /// `shifted_softmax_row::<T, f64>`, which still serves a temperature that is
+    /// not positive and finite); f64 rows: double-double.
     fn forward_row<T: Element>(&self, x: &[T], t: f64, out: &mut [T]) {
         if T::DTYPE != DType::F64 {
+            if t > 0.0 && t.is_finite() {
+                return wide::softmax_row(x, t, out);
+            }
             return shifted_softmax_row::<T, f64>(x, t, out);
         }
         let class = classify(x);

@@ -13,7 +13,7 @@ use plotters::style::RGBColor;
 /// One row of the main throughput table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
-    /// Variant id (`memcpy` and `relu` are the references).
+    /// Variant id (`memcpy`, `copy_loop` and `relu` are the references).
     pub variant: String,
     /// Family (`reference` for the references).
     pub family: String,
@@ -105,7 +105,7 @@ fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 fn is_reference(r: &Row) -> bool {
-    r.family == "reference" || r.variant == "memcpy" || r.variant == "relu"
+    r.family == "reference" || ["memcpy", "copy_loop", "relu"].contains(&r.variant.as_str())
 }
 
 fn min_threads(rows: &[Row]) -> f64 {
@@ -162,6 +162,8 @@ pub fn throughput_figure(name: &str, rows: &[Row]) -> Figure {
                     let line = Series::line(&v, pts.iter().map(|r| (r.n, r.eps)).collect());
                     let s = if v == "memcpy" {
                         line.styled(Style::Dashed).colored(REFERENCE)
+                    } else if v == "copy_loop" {
+                        line.styled(Style::Dashed).colored(RGBColor(90, 90, 200))
                     } else if v == "relu" {
                         line.styled(Style::Dashed).colored(RGBColor(150, 150, 150))
                     } else {
@@ -182,8 +184,9 @@ pub fn throughput_figure(name: &str, rows: &[Row]) -> Figure {
         }
     }
     let mut notes = vec![format!(
-        "{} thread(s); median of timed samples, band: 95% CI; memcpy (dashed black) reads \
-         and writes each element once, relu (dashed grey) is the cheapest activation.",
+        "{} thread(s); median of timed samples, band: 95% CI; memcpy (dashed black: the C \
+         library's copy; dashed blue: a vector copy loop) reads and writes each element once; \
+         ratios to memcpy divide by the faster of the two; relu (dashed grey) is the cheapest activation.",
         fmt(threads)
     )];
     if skipped > 0 {
