@@ -253,40 +253,13 @@ fn touched(dtype: DType, len: usize) -> Buffer {
     b
 }
 
-fn par_copy<T: Copy + Send + Sync>(src: &[T], dst: &mut [T]) {
-    let t = rayon::current_num_threads();
-    if t == 1 || src.len() < (1 << 16) {
-        dst.copy_from_slice(src);
-    } else {
-        let chunk = src.len().div_ceil(t);
-        dst.par_chunks_mut(chunk)
-            .zip(src.par_chunks(chunk))
-            .for_each(|(o, i)| o.copy_from_slice(i));
-    }
-}
-
-fn par_copy_loop<T: softmax_lab_simd::Plain + Send + Sync>(src: &[T], dst: &mut [T]) {
-    // Equal lengths by construction (one group, one dtype, one shape).
-    let copy = |o: &mut [T], i: &[T]| {
-        let _ = softmax_lab_simd::copy(i, o);
-    };
-    let t = rayon::current_num_threads();
-    if t == 1 || src.len() < (1 << 16) {
-        copy(dst, src);
-    } else {
-        let chunk = src.len().div_ceil(t);
-        dst.par_chunks_mut(chunk)
-            .zip(src.par_chunks(chunk))
-            .for_each(|(o, i)| copy(o, i));
-    }
-}
-
-fn relu_slice<T: Element + Send + Sync>(src: &[T], dst: &mut [T]) {
-    let body = |o: &mut [T], i: &[T]| {
-        for (o, &v) in o.iter_mut().zip(i) {
-            *o = if v > T::ZERO { v } else { T::ZERO };
-        }
-    };
+/// `body(dst, src)` on the calling thread for small or one-thread cases, else on
+/// one contiguous chunk per thread of the current pool (every reference op).
+fn split_over_threads<T: Send + Sync>(
+    src: &[T],
+    dst: &mut [T],
+    body: impl Fn(&mut [T], &[T]) + Sync,
+) {
     let t = rayon::current_num_threads();
     if t == 1 || src.len() < (1 << 16) {
         body(dst, src);
@@ -296,6 +269,25 @@ fn relu_slice<T: Element + Send + Sync>(src: &[T], dst: &mut [T]) {
             .zip(src.par_chunks(chunk))
             .for_each(|(o, i)| body(o, i));
     }
+}
+
+fn par_copy<T: Copy + Send + Sync>(src: &[T], dst: &mut [T]) {
+    split_over_threads(src, dst, |o, i| o.copy_from_slice(i));
+}
+
+fn par_copy_loop<T: softmax_lab_simd::Plain + Send + Sync>(src: &[T], dst: &mut [T]) {
+    // Equal lengths by construction (one group, one dtype, one shape).
+    split_over_threads(src, dst, |o, i| {
+        let _ = softmax_lab_simd::copy(i, o);
+    });
+}
+
+fn relu_slice<T: Element + Send + Sync>(src: &[T], dst: &mut [T]) {
+    split_over_threads(src, dst, |o, i| {
+        for (o, &v) in o.iter_mut().zip(i) {
+            *o = if v > T::ZERO { v } else { T::ZERO };
+        }
+    });
 }
 
 fn copy_rows(x: Rows<'_>, out: RowsMut<'_>) {
