@@ -214,6 +214,8 @@ pub trait Element:
     fn exp(self) -> Self;
     /// Natural logarithm rounded to this dtype (f16/bf16 as for `exp`).
     fn ln(self) -> Self;
+    /// ln(1 + x) rounded to this dtype, accurate for tiny x (f16/bf16 as for `exp`).
+    fn ln_1p(self) -> Self;
 
     /// The slice behind a `Rows` of this dtype (None for another dtype).
     fn view(rows: Rows<'_>) -> Option<&[Self]>;
@@ -286,6 +288,9 @@ impl Element for f64 {
     fn ln(self) -> Self {
         f64::ln(self)
     }
+    fn ln_1p(self) -> Self {
+        f64::ln_1p(self)
+    }
 }
 
 impl Element for f32 {
@@ -328,6 +333,9 @@ impl Element for f32 {
     }
     fn ln(self) -> Self {
         f32::ln(self)
+    }
+    fn ln_1p(self) -> Self {
+        f32::ln_1p(self)
     }
 }
 
@@ -373,6 +381,9 @@ macro_rules! half_element {
             }
             fn ln(self) -> Self {
                 <Self as Element>::from_f32(<$t>::to_f32(self).ln())
+            }
+            fn ln_1p(self) -> Self {
+                <Self as Element>::from_f32(<$t>::to_f32(self).ln_1p())
             }
         }
     };

@@ -9,6 +9,8 @@
 //! - [`xd`] and [`reference`]: the high-precision reference (double-double with an
 //!   unbounded exponent, checked against 256-bit astro-float).
 //! - [`measure`]: ULP distance and error, bits of error, relative and normwise error.
+//! - [`maxtail`]: a row's Σ exp as (max, sum without one maximum): mergeable
+//!   across shards and threads, and ln Σ exp through ln1p.
 //! - [`bounds`]: the rounding-error bounds of the shifted, online and log-softmax formulas.
 //! - [`registry`]: every variant by id.
 //! - [`text`]: numbers as text — exact parsing into a dtype, shortest round-trip printing.
@@ -20,6 +22,7 @@
 
 pub mod bounds;
 pub mod dtype;
+pub mod maxtail;
 pub mod measure;
 pub mod reference;
 pub mod registry;

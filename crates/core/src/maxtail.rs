@@ -1,0 +1,138 @@
+//! The (max, tail) summary of a row's exponentials, defined once for every
+//! kernel that splits a row (sharded softmax, long rows across threads) or needs
+//! ln Σ exp accurately (log-softmax).
+//!
+//! For a row x with maximum m, attained first at index k, the summary is
+//! (m, t) with t = Σ_{j≠k} exp(x_j − m), so that Σ_j exp(x_j − m) = 1 + t and
+//! ln Σ_j exp(x_j) = m + ln1p(t). Keeping the 1 apart is what lets a log-softmax
+//! be accurate on the dominant entry of a nearly one-hot row: ln(1 + t) rounded
+//! from a rounded 1 + t loses every digit of t below u, while ln1p(t) keeps them
+//! (Blanchard, D. J. Higham & N. J. Higham 2021, "Accurately computing the
+//! log-sum-exp and softmax functions"). Ties need no special case: the other
+//! maxima contribute exp(0) = 1 each to t.
+//!
+//! Two summaries merge exactly as their rows concatenate:
+//! (m₁, t₁) ⊕ (m₂, t₂) with m₁ ≥ m₂ is (m₁, t₁ + (1 + t₂)·exp(m₂ − m₁)). The
+//! empty row is (−∞, −1) (its sum is 0), the identity of the merge. Merging in a
+//! fixed order gives the same bits whatever the number of threads.
+
+use crate::Element;
+
+/// A row's exponentials summarised by its maximum and the sum without one maximum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MaxTail<A> {
+    /// The largest entry (−∞ for an empty row).
+    pub max: A,
+    /// Σ_{j≠k} exp(x_j − max), k one index of the maximum (−1 for an empty row).
+    pub tail: A,
+}
+
+impl<A: Element> MaxTail<A> {
+    /// The summary of an empty row: the identity of [`MaxTail::merge`].
+    pub fn empty() -> Self {
+        MaxTail {
+            max: A::NEG_INFINITY,
+            tail: -A::ONE,
+        }
+    }
+
+    /// The summary of shifted values d_j = (x_j − max)/T whose largest is exactly
+    /// 0 (`max` is then the unshifted maximum to record): exp summed over every
+    /// entry but the first zero, in the order given.
+    pub fn of_shifted(max: A, shifted: impl IntoIterator<Item = A>) -> Self {
+        let mut skipped = false;
+        let mut tail = A::ZERO;
+        for d in shifted {
+            if !skipped && d == A::ZERO {
+                skipped = true;
+                continue;
+            }
+            tail = tail + d.exp();
+        }
+        if !skipped {
+            // No entry is the maximum: not a summary of a row with this max.
+            return MaxTail {
+                max,
+                tail: tail - A::ONE,
+            };
+        }
+        MaxTail { max, tail }
+    }
+
+    /// The summary of a finite row, computed in A.
+    pub fn of_row(x: &[A]) -> Self {
+        let Some(max) = x.iter().copied().reduce(|a, b| a.max(b)) else {
+            return Self::empty();
+        };
+        Self::of_shifted(max, x.iter().map(|&v| v - max))
+    }
+
+    /// The summary of the concatenation of the two rows (self first).
+    pub fn merge(self, other: Self) -> Self {
+        let (hi, lo) = if other.max > self.max {
+            (other, self)
+        } else {
+            (self, other)
+        };
+        let lo_sum = A::ONE + lo.tail;
+        if lo_sum == A::ZERO {
+            return hi;
+        }
+        MaxTail {
+            max: hi.max,
+            tail: hi.tail + lo_sum * (lo.max - hi.max).exp(),
+        }
+    }
+
+    /// Σ_j exp(x_j − max) = 1 + tail.
+    pub fn sum(self) -> A {
+        A::ONE + self.tail
+    }
+
+    /// ln Σ_j exp((x_j − max)) = ln1p(tail), accurate when tail is tiny.
+    pub fn ln_sum_shifted(self) -> A {
+        self.tail.ln_1p()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_excludes_one_maximum_and_keeps_ties() {
+        let s = MaxTail::of_row(&[0.0f64, -1.0, 0.0]);
+        assert_eq!(s.max, 0.0);
+        assert!((s.tail - (1.0 + (-1.0f64).exp())).abs() < 1e-15);
+        assert_eq!(MaxTail::of_row(&[3.0f64]).tail, 0.0);
+    }
+
+    #[test]
+    fn merge_equals_the_concatenated_row_in_any_split() {
+        let x: Vec<f64> = (0..37)
+            .map(|i| ((i * 7919) % 101) as f64 / 9.0 - 5.0)
+            .collect();
+        let whole = MaxTail::of_row(&x);
+        for cut in [0, 1, 5, 18, 36, 37] {
+            let merged = MaxTail::of_row(&x[..cut]).merge(MaxTail::of_row(&x[cut..]));
+            assert_eq!(merged.max, whole.max, "cut {cut}");
+            assert!(
+                (merged.sum() - whole.sum()).abs() <= 1e-13 * whole.sum(),
+                "cut {cut}: {} vs {}",
+                merged.sum(),
+                whole.sum()
+            );
+        }
+        assert_eq!(MaxTail::<f64>::empty().merge(whole), whole);
+        assert_eq!(whole.merge(MaxTail::empty()), whole);
+    }
+
+    #[test]
+    fn ln_sum_keeps_a_tiny_tail_that_ln_of_the_sum_loses() {
+        // [0, -50, -60, -70] in f32: ln(1 + t) rounds to 0, ln1p(t) does not.
+        let s = MaxTail::of_row(&[0.0f32, -50.0, -60.0, -70.0]);
+        assert_eq!(s.sum().ln(), 0.0);
+        let exact = 1.9287498479639178e-22;
+        assert!((s.ln_sum_shifted() as f64 - exact).abs() < 1e-6 * exact);
+    }
+}
