@@ -59,5 +59,7 @@ pub fn report(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         .results
         .clone()
         .unwrap_or_else(|| out_dir.join("results"));
+    let _lock = softmax_lab_results::OutLock::acquire(&out_dir)
+        .map_err(|e| crate::run::Invalid(vec![e]))?;
     render(results_dir, out_dir, out).map(|_| ())
 }

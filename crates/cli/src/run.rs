@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use softmax_lab_core::Registry;
 use softmax_lab_harness::{load_all, resolve_paths, run_scenario, HarnessError, RunOptions};
+use softmax_lab_results::file::{clean_leftovers, plain_io, precheck_dir, OutLock};
 
 /// Where `run` and `validate` look when given no files (relative to the current directory).
 pub const DEFAULT_DIR: &str = "scenarios";
@@ -104,6 +105,18 @@ pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::
         progress: true,
         threads: 0,
     };
+    // Before measuring anything: one run per folder, a writable folder, no results
+    // of another schema version beside ours, no leftovers of an interrupted write.
+    let results_dir = opts.out_dir.join("results");
+    let _lock = OutLock::acquire(&opts.out_dir).map_err(|e| Invalid(vec![e]))?;
+    precheck_dir(&results_dir).map_err(|e| Invalid(vec![e]))?;
+    clean_leftovers(&results_dir).map_err(|e| {
+        Invalid(vec![format!(
+            "{}: cannot remove leftovers: {}",
+            results_dir.display(),
+            plain_io(&e)
+        )])
+    })?;
     let start = std::time::Instant::now();
     for f in &files {
         let s = f.pick(args.quick);

@@ -50,6 +50,11 @@ impl Family {
             Family::Simd => "simd",
         }
     }
+
+    /// The family of a [`Family::name`].
+    pub fn from_name(name: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.name() == name)
+    }
 }
 
 impl fmt::Display for Family {
@@ -81,6 +86,22 @@ pub enum Function {
 }
 
 impl Function {
+    /// Every function.
+    pub const ALL: [Function; 7] = [
+        Function::Softmax,
+        Function::LogSoftmax,
+        Function::Sigmoid,
+        Function::HardSigmoid,
+        Function::Sparsemax,
+        Function::Entmax15,
+        Function::GumbelSoftmax,
+    ];
+
+    /// The function of a [`Function::name`].
+    pub fn from_name(name: &str) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     /// True when the output of an entry depends on the whole row.
     pub fn is_rowwise(self) -> bool {
         matches!(

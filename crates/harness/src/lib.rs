@@ -6,12 +6,10 @@
 //! - [`scenario`]: the schema, parsing and validation (errors name file, line, column
 //!   and the allowed values).
 //! - [`generate`]: the seeded, deterministic input generators.
-//! - [`stats`]: the one statistics module (median, quantiles, mean with a confidence
-//!   interval, fractions), built on statrs.
 //! - [`measure_accuracy`], [`measure_overflow`], [`measure_gradients`]: one module per
 //!   measurement kind; each takes variants and inputs and returns records.
-//! - [`results`]: tables, the results JSON and CSV, atomic writes, reading back.
-//! - [`machine`]: the machine a run happened on.
+//! - [`results`], [`stats`], [`machine`]: re-exported from `softmax-lab-results`
+//!   (the results model the report reads without building any measurement).
 //! - [`run`]: resolving files, validating them all, running, writing.
 //!
 //! Not here: any variant (the caller passes a [`Registry`]), the reference and the
@@ -20,19 +18,19 @@
 #![warn(missing_docs)]
 
 pub mod generate;
-pub mod machine;
 pub mod measure_accuracy;
 pub mod measure_claims;
 pub mod measure_gradients;
 pub mod measure_overflow;
 pub mod measure_throughput;
 pub mod measure_training;
-pub mod results;
 pub mod run;
 pub mod scenario;
-pub mod stats;
 
 use std::path::PathBuf;
+
+/// The results model, statistics and machine record (crate `softmax-lab-results`).
+pub use softmax_lab_results::{self as results, machine, stats};
 
 pub use run::{load_all, resolve_paths, run_all, run_scenario, Outcome, RunOptions};
 pub use scenario::{Kind, Scenario, ScenarioError, ScenarioFile};

@@ -14,101 +14,10 @@ use softmax_lab_core::variant::forward_f64;
 use softmax_lab_core::{reference, Function, Variant, Xd};
 
 use crate::generate::Input;
-use crate::results::{ColumnType, Key, Value};
 use crate::stats::{self, fraction};
 use crate::HarnessError;
 
-/// The metric columns of the accuracy table (after the key columns).
-pub const METRICS: [(&str, ColumnType); 18] = [
-    ("samples", ColumnType::Int),
-    ("max_ulp", ColumnType::Float),
-    ("median_ulp", ColumnType::Float),
-    ("p99_ulp", ColumnType::Float),
-    ("mean_ulp", ColumnType::Float),
-    ("mean_ulp_ci95_low", ColumnType::Float),
-    ("mean_ulp_ci95_high", ColumnType::Float),
-    ("max_bits_of_error", ColumnType::Float),
-    ("median_bits_of_error", ColumnType::Float),
-    ("normwise", ColumnType::Float),
-    ("median_normwise", ColumnType::Float),
-    ("bound", ColumnType::Float),
-    ("max_sum_deviation", ColumnType::Float),
-    ("median_sum_deviation", ColumnType::Float),
-    ("argmax_agreement_fraction", ColumnType::Float),
-    ("exact_zeros", ColumnType::Int),
-    ("reference_zeros", ColumnType::Int),
-    ("exact_zero_fraction", ColumnType::Float),
-];
-
-/// One variant at one point.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AccuracyRecord {
-    /// Where the record sits.
-    pub key: Key,
-    /// Output entries scored (rows × n); the sample of every ULP figure.
-    pub samples: usize,
-    /// Largest ULP error of any entry.
-    pub max_ulp: f64,
-    /// Median ULP error.
-    pub median_ulp: f64,
-    /// 99th-percentile ULP error.
-    pub p99_ulp: f64,
-    /// Mean ULP error.
-    pub mean_ulp: f64,
-    /// 95% confidence interval of the mean ULP error (NaN if any error is infinite).
-    pub mean_ulp_ci95: (f64, f64),
-    /// log2(1 + max_ulp).
-    pub max_bits_of_error: f64,
-    /// log2(1 + median_ulp).
-    pub median_bits_of_error: f64,
-    /// Largest normwise error of a row (`rows` samples).
-    pub normwise: f64,
-    /// Median normwise error of a row.
-    pub median_normwise: f64,
-    /// The normwise bound of the variant's formula (NaN: no formula claimed).
-    pub bound: f64,
-    /// Largest |Σ y − 1| of a row (softmax only; NaN otherwise).
-    pub max_sum_deviation: f64,
-    /// Median |Σ y − 1| of a row.
-    pub median_sum_deviation: f64,
-    /// Rows whose argmax (first on ties) is the reference's, over `rows`.
-    pub argmax_agreement_fraction: f64,
-    /// Output entries exactly zero.
-    pub exact_zeros: usize,
-    /// Entries whose exact value is zero (masked entries).
-    pub reference_zeros: usize,
-    /// exact_zeros / samples.
-    pub exact_zero_fraction: f64,
-}
-
-impl AccuracyRecord {
-    /// The cells of the key and [`METRICS`] columns.
-    pub fn cells(&self) -> Vec<Value> {
-        let mut v = self.key.cells();
-        let f = Value::Float;
-        v.extend([
-            Value::Int(self.samples as i64),
-            f(self.max_ulp),
-            f(self.median_ulp),
-            f(self.p99_ulp),
-            f(self.mean_ulp),
-            f(self.mean_ulp_ci95.0),
-            f(self.mean_ulp_ci95.1),
-            f(self.max_bits_of_error),
-            f(self.median_bits_of_error),
-            f(self.normwise),
-            f(self.median_normwise),
-            f(self.bound),
-            f(self.max_sum_deviation),
-            f(self.median_sum_deviation),
-            f(self.argmax_agreement_fraction),
-            Value::Int(self.exact_zeros as i64),
-            Value::Int(self.reference_zeros as i64),
-            f(self.exact_zero_fraction),
-        ]);
-        v
-    }
-}
+pub use softmax_lab_results::records::AccuracyRecord;
 
 /// The index of the largest entry, first on ties; None when any entry is NaN.
 pub fn argmax_f64(row: &[f64]) -> Option<usize> {
@@ -194,7 +103,8 @@ pub fn measure(
             median_ulp: ulp.median,
             p99_ulp: ulp.p99,
             mean_ulp: ulp.mean,
-            mean_ulp_ci95: (ulp.ci95_low, ulp.ci95_high),
+            mean_ulp_ci95_low: ulp.ci95_low,
+            mean_ulp_ci95_high: ulp.ci95_high,
             max_bits_of_error: bits_of_error(ulp.max),
             median_bits_of_error: bits_of_error(ulp.median),
             normwise: nw.max,

@@ -137,30 +137,7 @@ const ALPHA: f64 = 0.05;
 // ---------------------------------------------------------------------------------
 // Verdicts and findings.
 
-/// A claim's verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// The measurements agree with the claim.
-    Holds,
-    /// The claim is right in the main but the measurements show exceptions.
-    HoldsWithCaveats,
-    /// The measurements contradict the claim.
-    DoesNotHold,
-    /// The run has nothing that decides it (missing results or variants).
-    NotTested,
-}
-
-impl Verdict {
-    /// The text in the `verdict` column.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Holds => "holds",
-            Verdict::HoldsWithCaveats => "holds with caveats",
-            Verdict::DoesNotHold => "does not hold",
-            Verdict::NotTested => "not tested here",
-        }
-    }
-}
+pub use softmax_lab_results::Verdict;
 
 /// What one claim's measurement found: a row of the main table and its evidence.
 #[derive(Clone, Debug)]
@@ -375,12 +352,14 @@ impl Ctx<'_> {
                 })
             }
         };
-        Results::from_json(&text)
-            .map(Some)
-            .map_err(|e| HarnessError::Results {
-                path,
-                message: e.to_string(),
-            })
+        let results = Results::from_json(&text).map_err(|e| HarnessError::Results {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        results
+            .verify_files(&self.results_dir)
+            .map_err(|message| HarnessError::Results { path, message })?;
+        Ok(Some(results))
     }
 }
 
@@ -3158,12 +3137,16 @@ mod tests {
     }
 
     fn write_results(dir: &Path, file: &str, name: &str, tables: Vec<Table>) {
+        let kind = tables.first().map_or(String::new(), |t| t.name.clone());
         let r = Results {
             schema_version: crate::results::SCHEMA_VERSION,
-            scenario: serde_json::json!({ "name": name }),
+            scenario: serde_json::json!({ "name": name, "kind": kind }),
             machine: crate::machine::Machine::detect(),
             elapsed_s: 1.0,
+            variants: Vec::new(),
             tables,
+            generation: "test".into(),
+            files: Vec::new(),
         };
         std::fs::write(dir.join(file), r.to_json()).unwrap_or_default();
     }

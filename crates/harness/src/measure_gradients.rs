@@ -26,96 +26,15 @@ use softmax_lab_core::variant::{forward_backward_f64, forward_f64};
 use softmax_lab_core::{reference, DType, Function, Options, Variant, VariantError, Xd};
 
 use crate::generate::Input;
-use crate::results::{ColumnType, Key, Value};
 use crate::stats::{self, fraction};
 use crate::HarnessError;
+
+pub use softmax_lab_results::records::GradientRecord;
 
 /// Rows per point checked against finite differences.
 pub const FD_ROWS: usize = 4;
 /// The longest row checked against finite differences (the check costs n² per row).
 pub const FD_MAX_N: usize = 256;
-
-/// The metric columns of the gradients table (after the key columns).
-pub const METRICS: [(&str, ColumnType); 15] = [
-    ("samples", ColumnType::Int),
-    ("has_backward", ColumnType::Bool),
-    ("vjp_norm_median", ColumnType::Float),
-    ("vjp_norm_ref_median", ColumnType::Float),
-    ("vjp_normwise", ColumnType::Float),
-    ("vjp_normwise_median", ColumnType::Float),
-    ("fd_normwise", ColumnType::Float),
-    ("fd_samples", ColumnType::Int),
-    ("candle_variant", ColumnType::Text),
-    ("candle_normwise", ColumnType::Float),
-    ("candle_samples", ColumnType::Int),
-    ("tiny_grad_threshold", ColumnType::Float),
-    ("tiny_grad_fraction", ColumnType::Float),
-    ("ref_tiny_grad_fraction", ColumnType::Float),
-    ("zero_grad_fraction", ColumnType::Float),
-];
-
-/// One variant at one point.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GradientRecord {
-    /// Where the record sits.
-    pub key: Key,
-    /// Gradient entries (rows × n).
-    pub samples: usize,
-    /// Whether the variant has a backward.
-    pub has_backward: bool,
-    /// Median over rows of ‖dx‖₂.
-    pub vjp_norm_median: f64,
-    /// Median over rows of the exact VJP's ‖dx‖₂.
-    pub vjp_norm_ref_median: f64,
-    /// Largest normwise error of a row's dx against the exact VJP.
-    pub vjp_normwise: f64,
-    /// Median of that error.
-    pub vjp_normwise_median: f64,
-    /// Largest normwise difference of a row's dx from finite differences.
-    pub fd_normwise: f64,
-    /// Entries compared with finite differences.
-    pub fd_samples: usize,
-    /// The candle variant compared with ("" for none).
-    pub candle_variant: String,
-    /// Largest normwise difference of a row's dx from candle's.
-    pub candle_normwise: f64,
-    /// Entries compared with candle.
-    pub candle_samples: usize,
-    /// The threshold, relative to max |dy| of the row.
-    pub tiny_grad_threshold: f64,
-    /// Entries of dx at or below the threshold.
-    pub tiny_grad_fraction: f64,
-    /// Entries of the exact VJP at or below the threshold.
-    pub ref_tiny_grad_fraction: f64,
-    /// Entries of dx exactly zero.
-    pub zero_grad_fraction: f64,
-}
-
-impl GradientRecord {
-    /// The cells of the key and [`METRICS`] columns.
-    pub fn cells(&self) -> Vec<Value> {
-        let mut v = self.key.cells();
-        let f = Value::Float;
-        v.extend([
-            Value::Int(self.samples as i64),
-            Value::Bool(self.has_backward),
-            f(self.vjp_norm_median),
-            f(self.vjp_norm_ref_median),
-            f(self.vjp_normwise),
-            f(self.vjp_normwise_median),
-            f(self.fd_normwise),
-            Value::Int(self.fd_samples as i64),
-            Value::Text(self.candle_variant.clone()),
-            f(self.candle_normwise),
-            Value::Int(self.candle_samples as i64),
-            f(self.tiny_grad_threshold),
-            f(self.tiny_grad_fraction),
-            f(self.ref_tiny_grad_fraction),
-            f(self.zero_grad_fraction),
-        ]);
-        v
-    }
-}
 
 /// ‖v‖₂ without overflow or underflow of the squares.
 pub fn l2_norm(v: &[f64]) -> f64 {

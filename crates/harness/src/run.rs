@@ -17,7 +17,7 @@ use softmax_lab_core::{DType, Family, Registry, Variant};
 use crate::generate::{self, Input};
 use crate::machine::Machine;
 use crate::measure_overflow::onset_table;
-use crate::results::{columns_with_key, write_atomic, Results, Table, Value, SCHEMA_VERSION};
+use crate::results::{Record, Results, Table, Value, VariantFacts, SCHEMA_VERSION};
 use crate::scenario::{self, Kind, Scenario, ScenarioFile};
 use crate::{measure_accuracy, measure_gradients, measure_overflow, HarnessError};
 
@@ -137,9 +137,9 @@ type Keyed = Vec<([usize; 6], Vec<Value>)>;
 /// The columns of a kind's main table.
 pub fn main_columns(kind: Kind) -> Vec<(&'static str, crate::results::ColumnType)> {
     match kind {
-        Kind::Accuracy => columns_with_key(&measure_accuracy::METRICS),
-        Kind::Overflow => columns_with_key(&measure_overflow::METRICS),
-        Kind::Gradients => columns_with_key(&measure_gradients::METRICS),
+        Kind::Accuracy => measure_accuracy::AccuracyRecord::columns(),
+        Kind::Overflow => measure_overflow::OverflowRecord::columns(),
+        Kind::Gradients => measure_gradients::GradientRecord::columns(),
         Kind::Throughput => crate::measure_throughput::COLUMNS.to_vec(),
         Kind::Training => crate::measure_training::COLUMNS.to_vec(),
         Kind::Claims => crate::measure_claims::COLUMNS.to_vec(),
@@ -335,16 +335,6 @@ pub fn measure_scenario(
     Ok(tables)
 }
 
-/// The CSV file of a table of scenario `name`: the main table is `<name>.csv`,
-/// others `<name>_<table>.csv`.
-pub fn csv_name(name: &str, kind: Kind, table: &Table) -> String {
-    if table.name == kind.name() {
-        format!("{name}.csv")
-    } else {
-        format!("{name}_{}.csv", table.name)
-    }
-}
-
 /// Run one scenario and write its results under `<out_dir>/results/`.
 pub fn run_scenario(
     s: &Scenario,
@@ -359,28 +349,20 @@ pub fn run_scenario(
         path: dir.clone(),
         source,
     })?;
-    let write = |path: PathBuf, text: String| -> Result<PathBuf, HarnessError> {
-        write_atomic(&path, text.as_bytes()).map_err(|source| HarnessError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(path)
-    };
-    let mut files = Vec::new();
-    for t in &tables {
-        files.push(write(dir.join(csv_name(&s.name, s.kind, t)), t.to_csv())?);
-    }
-    let results = Results {
+    let mut results = Results {
         schema_version: SCHEMA_VERSION,
         scenario: serde_json::to_value(s).unwrap_or_default(),
         machine: Machine::detect(),
         elapsed_s,
+        variants: variant_facts(&tables, registry),
         tables: tables.clone(),
+        generation: String::new(),
+        files: Vec::new(),
     };
-    files.push(write(
-        dir.join(format!("{}.json", s.name)),
-        results.to_json(),
-    )?);
+    let files = results.write(&dir).map_err(|e| HarnessError::Write {
+        path: e.path,
+        source: e.source,
+    })?;
     Ok(Outcome {
         name: s.name.clone(),
         kind: s.kind,
@@ -389,6 +371,36 @@ pub fn run_scenario(
         summary: summarize(s, &tables),
         elapsed_s,
     })
+}
+
+/// The family and function of every registered variant that a `variant` column
+/// of the tables names (references such as `memcpy` are not variants).
+fn variant_facts(tables: &[Table], registry: &Registry) -> Vec<VariantFacts> {
+    let mut ids: Vec<&str> = Vec::new();
+    for t in tables {
+        let Some(c) = t.column("variant") else {
+            continue;
+        };
+        for row in &t.rows {
+            if let Value::Text(id) = &row[c] {
+                if !ids.contains(&id.as_str()) {
+                    ids.push(id);
+                }
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.into_iter()
+        .filter_map(|id| registry.get(id).ok())
+        .map(|v| {
+            let info = v.info();
+            VariantFacts {
+                id: info.id.to_string(),
+                family: info.family,
+                function: info.function,
+            }
+        })
+        .collect()
 }
 
 /// Run every scenario (each already validated) in order, except that claims

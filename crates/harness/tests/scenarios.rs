@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use softmax_lab_core::Family;
-use softmax_lab_harness::results::{Results, Table, Value};
+use softmax_lab_harness::results::{Results, Table, Value, SCHEMA_VERSION};
 use softmax_lab_harness::run::{measure_scenario, resolve_paths};
 use softmax_lab_harness::scenario::parse;
 use softmax_lab_harness::{load_all, run_scenario, Kind, RunOptions, Scenario, ScenarioError};
@@ -381,11 +381,14 @@ fn results_json_keeps_nan_and_infinities() {
         t.push(vec![Value::Text("nan".into()), Value::Float(v)]);
     }
     let r = Results {
-        schema_version: 1,
-        scenario: serde_json::json!({"name": "x"}),
+        schema_version: SCHEMA_VERSION,
+        scenario: serde_json::json!({"name": "x", "kind": "accuracy"}),
         machine: Machine::detect(),
         elapsed_s: 0.5,
+        variants: Vec::new(),
         tables: vec![t.clone()],
+        generation: "g".into(),
+        files: Vec::new(),
     };
     let text = r.to_json();
     assert!(text.contains("\"inf\"") && text.contains("\"-inf\"") && text.contains("\"nan\""));
@@ -397,7 +400,11 @@ fn results_json_keeps_nan_and_infinities() {
     let again = Table::from_csv("accuracy", &t.columns, &csv).unwrap_or_else(|e| panic!("{e}"));
     assert!(again.same(&t));
     // A future schema is refused, not misread.
-    let future = text.replace("\"schema_version\": 1", "\"schema_version\": 2");
+    let future = text.replace(
+        &format!("\"schema_version\": {SCHEMA_VERSION}"),
+        &format!("\"schema_version\": {}", SCHEMA_VERSION + 1),
+    );
+    assert_ne!(future, text);
     assert!(Results::from_json(&future).is_err());
 }
 

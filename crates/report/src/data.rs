@@ -1,7 +1,7 @@
 //! Reading cells of result tables by column name, grouping rows, and formatting
 //! numbers for prose and tables (one place, so the index reads alike everywhere).
 
-use softmax_lab_harness::results::{Table, Value};
+use softmax_lab_results::{Table, Value};
 
 /// Column indices of a table, looked up by name once; a missing column is an error
 /// that names the table and the column.

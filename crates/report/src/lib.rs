@@ -32,7 +32,7 @@ pub mod plot;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use softmax_lab_harness::results::{write_atomic, Results};
+use softmax_lab_results::{write_atomic, Results};
 
 use crate::data::fmt;
 use crate::doc::{link, t, Block, Document, Inline, Section, Span};
@@ -148,6 +148,14 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>, ReportError> {
             path: f.clone(),
             message: e.0,
         })?;
+        // A scenario's CSVs must be the ones its JSON vouches for: a mix of two
+        // runs (an interrupted write, an edited file) is refused, not rendered.
+        results
+            .verify_files(dir)
+            .map_err(|message| ReportError::Malformed {
+                path: f.clone(),
+                message,
+            })?;
         let stem = f
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -442,6 +450,71 @@ fn same_dir(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Put the complete folder `new` in place of `live`. On Linux the two are exchanged
+/// in one step (`renameat2(RENAME_EXCHANGE)`), then the old set (now at `new`) is
+/// removed; elsewhere, or where the file system cannot exchange, `live` is renamed
+/// to `old` first and [`recover`] undoes a swap interrupted between the two renames.
+pub fn swap_in(new: &Path, live: &Path, old: &Path) -> std::io::Result<()> {
+    if live.exists() {
+        if exchange(new, live).is_ok() {
+            return std::fs::remove_dir_all(new);
+        }
+        if old.exists() {
+            std::fs::remove_dir_all(old)?;
+        }
+        std::fs::rename(live, old)?;
+    }
+    std::fs::rename(new, live)?;
+    if old.exists() {
+        std::fs::remove_dir_all(old)?;
+    }
+    Ok(())
+}
+
+/// Restore `live` from `old` when a swap was interrupted between its two renames
+/// (there is an `old` and no `live`); otherwise drop a stale `old`.
+pub fn recover(live: &Path, old: &Path) -> std::io::Result<()> {
+    if !old.exists() {
+        return Ok(());
+    }
+    if live.exists() {
+        std::fs::remove_dir_all(old)
+    } else {
+        std::fs::rename(old, live)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
 /// Render the report from `opts.results_dir` into `opts.out_dir`.
 pub fn render(opts: &Options) -> Result<Summary, ReportError> {
     let loaded = load(&opts.results_dir)?;
@@ -454,6 +527,7 @@ pub fn render(opts: &Options) -> Result<Summary, ReportError> {
         .collect::<Result<_, _>>()?;
     let out = &opts.out_dir;
     std::fs::create_dir_all(out).map_err(write_err(out))?;
+    recover(&out.join("plots"), &out.join(".plots.old")).map_err(write_err(out))?;
     let tmp = out.join(".plots.tmp");
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(write_err(&tmp))?;
@@ -492,19 +566,9 @@ pub fn render(opts: &Options) -> Result<Summary, ReportError> {
             write_atomic(&dst, &bytes).map_err(write_err(&dst))?;
         }
     }
-    // Swap the plots folder: the old one survives until the new one is complete.
+    // Swap the plots folder so that a complete set exists at every moment.
     let plots = out.join("plots");
-    let old = out.join(".plots.old");
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(write_err(&old))?;
-    }
-    if plots.exists() {
-        std::fs::rename(&plots, &old).map_err(write_err(&plots))?;
-    }
-    std::fs::rename(&tmp, &plots).map_err(write_err(&plots))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(write_err(&old))?;
-    }
+    swap_in(&tmp, &plots, &out.join(".plots.old")).map_err(write_err(&plots))?;
     let index_md = out.join("index.md");
     write_atomic(&index_md, doc.to_markdown().as_bytes()).map_err(write_err(&index_md))?;
     let index_html = out.join("index.html");
@@ -523,4 +587,67 @@ pub fn render(opts: &Options) -> Result<Summary, ReportError> {
             .collect(),
         failed,
     })
+}
+
+#[cfg(test)]
+mod swap_tests {
+    use super::*;
+
+    fn folder(dir: &Path, name: &str, files: &[&str]) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("{e}"));
+        for f in files {
+            std::fs::write(p.join(f), f).unwrap_or_else(|e| panic!("{e}"));
+        }
+        p
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("softmax-lab-swap-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        d
+    }
+
+    #[test]
+    fn swap_replaces_the_whole_set_and_leaves_no_side_folders() {
+        let d = scratch("swap");
+        let live = folder(&d, "plots", &["a.svg", "b.svg"]);
+        let new = folder(&d, ".plots.tmp", &["c.svg"]);
+        swap_in(&new, &live, &d.join(".plots.old")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&live), vec!["c.svg"]);
+        assert_eq!(names(&d), vec!["plots"]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn recover_restores_a_swap_killed_between_its_renames() {
+        // The state a kill leaves after `plots` was renamed away and before the new
+        // set was renamed in: no `plots`, the complete old set in `.plots.old`.
+        let d = scratch("recover");
+        folder(&d, ".plots.old", &["a.svg", "b.svg"]);
+        folder(&d, ".plots.tmp", &["half.svg"]);
+        recover(&d.join("plots"), &d.join(".plots.old")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&d.join("plots")), vec!["a.svg", "b.svg"]);
+        assert!(!d.join(".plots.old").exists());
+        // With a live set present, a stale old one is dropped, the live one kept.
+        folder(&d, ".plots.old", &["x.svg"]);
+        recover(&d.join("plots"), &d.join(".plots.old")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(names(&d.join("plots")), vec!["a.svg", "b.svg"]);
+        assert!(!d.join(".plots.old").exists());
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

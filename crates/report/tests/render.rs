@@ -4,12 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use softmax_lab_harness::machine::Machine;
-use softmax_lab_harness::measure_accuracy;
-use softmax_lab_harness::measure_gradients;
-use softmax_lab_harness::measure_overflow;
-use softmax_lab_harness::results::{columns_with_key, ColumnType, Results, Table, Value};
 use softmax_lab_report::{render, Options, ReportError};
+use softmax_lab_results::records::{onsets, AccuracyRecord, GradientRecord, OverflowRecord};
+use softmax_lab_results::{ColumnType, Machine, Results, Table, Value};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("softmax-lab-report-{}-{name}", std::process::id()));
@@ -45,7 +42,7 @@ fn text(s: &str) -> Value {
 
 fn write_results(dir: &Path, name: &str, kind: &str, tables: Vec<Table>) {
     let results = Results {
-        schema_version: softmax_lab_harness::results::SCHEMA_VERSION,
+        schema_version: softmax_lab_results::SCHEMA_VERSION,
         scenario: serde_json::json!({
             "name": name, "kind": kind, "description": format!("test {name}"),
             "dtypes": ["f16", "f32"], "scale": [1.0, 10.0, 100.0], "seed": 7,
@@ -61,7 +58,10 @@ fn write_results(dir: &Path, name: &str, kind: &str, tables: Vec<Table>) {
             date: "2026-01-01T00:00:00Z".into(),
         },
         elapsed_s: 1.5,
+        variants: Vec::new(),
         tables,
+        generation: "test".into(),
+        files: Vec::new(),
     };
     let path = dir.join(format!("{name}.json"));
     std::fs::write(&path, results.to_json()).unwrap_or_else(|e| panic!("{e}"));
@@ -76,7 +76,7 @@ fn write_results(dir: &Path, name: &str, kind: &str, tables: Vec<Table>) {
 }
 
 fn accuracy_table() -> Table {
-    let mut t = Table::new("accuracy", &columns_with_key(&measure_accuracy::METRICS));
+    let mut t = Table::of::<AccuracyRecord>("accuracy");
     for (v, d, s, max) in [
         ("stable", "f16", 1.0, 0.9),
         ("stable", "f16", 10.0, 0.95),
@@ -112,7 +112,7 @@ fn accuracy_table() -> Table {
 }
 
 fn overflow_tables() -> Vec<Table> {
-    let mut t = Table::new("overflow", &columns_with_key(&measure_overflow::METRICS));
+    let mut t = Table::of::<OverflowRecord>("overflow");
     for v in ["naive", "stable"] {
         for d in ["f16", "f32"] {
             for s in [1.0, 10.0, 100.0] {
@@ -135,12 +135,15 @@ fn overflow_tables() -> Vec<Table> {
             }
         }
     }
-    let onset = measure_overflow::onset_table(&t);
+    let records = t
+        .records::<OverflowRecord>()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let onset = Table::from_records("onset", &onsets(&records));
     vec![t, onset]
 }
 
 fn gradients_table() -> Table {
-    let mut t = Table::new("gradients", &columns_with_key(&measure_gradients::METRICS));
+    let mut t = Table::of::<GradientRecord>("gradients");
     for v in ["stable", "sigmoid"] {
         for s in [0.1, 10.0, 1000.0] {
             push(

@@ -25,7 +25,7 @@ pub mod data;
 pub mod loss;
 pub mod metrics;
 pub mod spec;
-pub mod stats;
+pub use softmax_lab_results::stats;
 pub mod train;
 
 use rayon::prelude::*;

@@ -2,7 +2,7 @@
 //! per variant and dtype, and the support size (non-zero outputs per row) of the
 //! sparse maps next to softmax.
 
-use softmax_lab_harness::results::Table;
+use softmax_lab_results::Table;
 
 use super::{and_list, code, plain, Ctx, Loaded, Rendered};
 use crate::data::{dtype_order, fmt, max_nan, median, num, pct, text, Cols};
@@ -12,8 +12,16 @@ use crate::plot::{Axis, Content, Figure, Panel, Series};
 /// Errors below this many ULPs are drawn at it (log axes cannot show 0).
 pub const ULP_FLOOR: f64 = 1e-3;
 
-/// Variants whose outputs have exact zeros by design.
-pub const SPARSE: [&str; 3] = ["sparsemax", "sparsemax_linear", "entmax15"];
+/// Whether a variant's function has exact zeros by design (sparsemax, entmax), as
+/// the results file states the function.
+pub fn is_sparse(facts: &softmax_lab_results::Results, variant: &str) -> bool {
+    facts.variant(variant).is_some_and(|v| {
+        matches!(
+            v.function,
+            softmax_lab_core::Function::Sparsemax | softmax_lab_core::Function::Entmax15
+        )
+    })
+}
 
 /// One row of an accuracy table.
 #[derive(Clone, Debug, PartialEq)]
@@ -513,7 +521,7 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
             "Error in ULPs against the temperature, per variant and dtype (log–log).".into(),
         ));
     }
-    let has_sparse = rows.iter().any(|r| SPARSE.contains(&r.variant.as_str()));
+    let has_sparse = rows.iter().any(|r| is_sparse(&l.results, &r.variant));
     let ns = sorted_f64(rows.iter().map(|r| r.n));
     if has_sparse && scales.len() >= 2 {
         // Softmax for comparison: the stable variant of another accuracy scenario,

@@ -6,18 +6,12 @@ use super::{Loaded, Rendered};
 use crate::data::{text, Cols};
 use crate::doc::{link, t, Block, Span};
 
-/// The verdicts in the order the summary counts them.
-pub const VERDICTS: [&str; 4] = [
-    "holds",
-    "holds with caveats",
-    "does not hold",
-    "not tested here",
-];
+use softmax_lab_results::Verdict;
 
 /// Count the verdicts: "20 claims: holds: 12, ...".
 pub fn findings(verdicts: &[String]) -> String {
     let mut parts = Vec::new();
-    for v in VERDICTS {
+    for v in Verdict::ALL.map(Verdict::name) {
         let n = verdicts.iter().filter(|x| x.as_str() == v).count();
         if n > 0 {
             parts.push(format!("{v}: {n}"));
@@ -25,7 +19,7 @@ pub fn findings(verdicts: &[String]) -> String {
     }
     let other = verdicts
         .iter()
-        .filter(|x| !VERDICTS.contains(&x.as_str()))
+        .filter(|x| Verdict::from_name(x).is_none())
         .count();
     if other > 0 {
         parts.push(format!("other verdicts: {other}"));

@@ -5,6 +5,7 @@ use super::{and_list, code, plain, Loaded, Rendered};
 use crate::data::{boolean, dtype_order, fmt, max_nan, num, text, Cols};
 use crate::doc::{t, Block};
 use crate::plot::{Axis, Content, Figure, Panel, Series, Style, REFERENCE};
+use softmax_lab_core::Function;
 
 /// One row of a gradients table.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,10 +40,15 @@ pub struct Row {
     pub candle_normwise: f64,
     /// Entries of dx at or below the tiny threshold.
     pub tiny: f64,
+    /// The function the variant computes, as its results file states it.
+    pub function: Option<Function>,
 }
 
 /// Parse a gradients table.
-pub fn parse(table: &softmax_lab_harness::results::Table) -> Result<Vec<Row>, String> {
+pub fn parse(
+    table: &softmax_lab_results::Table,
+    facts: &softmax_lab_results::Results,
+) -> Result<Vec<Row>, String> {
     let c = Cols::new(table);
     let i = [
         c.idx("variant")?,
@@ -84,20 +90,20 @@ pub fn parse(table: &softmax_lab_harness::results::Table) -> Result<Vec<Row>, St
             candle_variant: cv.map_or(String::new(), |k| text(r, k)),
             candle_normwise: f(r, cn),
             tiny: f(r, tiny),
+            function: facts.variant(&text(r, i[0])).map(|v| v.function),
         })
         .collect())
 }
 
-/// The function group of a variant (panels of the norm figure).
-pub fn group(variant: &str) -> &'static str {
-    if ["sparsemax", "sparsemax_linear", "entmax15"].contains(&variant) {
-        "sparsemax and entmax"
-    } else if variant.contains("sigmoid") {
-        "sigmoid"
-    } else if variant.contains("log") {
-        "log-softmax"
-    } else {
-        "softmax"
+/// The function group of a variant's function (panels of the norm figure); a
+/// variant the results file has no facts for is "other".
+pub fn group(function: Option<Function>) -> &'static str {
+    match function {
+        Some(Function::Sparsemax | Function::Entmax15) => "sparsemax and entmax",
+        Some(Function::Sigmoid | Function::HardSigmoid) => "sigmoid",
+        Some(Function::LogSoftmax) => "log-softmax",
+        Some(Function::Softmax | Function::GumbelSoftmax) => "softmax",
+        None => "other",
     }
 }
 
@@ -136,7 +142,11 @@ pub fn findings(rows: &[Row]) -> String {
     let mut order = distinct(with.iter().map(|r| r.variant.clone()));
     order.sort_by_key(|v| !["stable", "log_softmax", "sigmoid", "sparsemax"].contains(&v.as_str()));
     for v in order {
-        let g = group(&v);
+        let g = group(
+            with.iter()
+                .find(|r| r.variant == v)
+                .and_then(|r| r.function),
+        );
         if parts.iter().any(|(gg, _)| *gg == g) {
             continue;
         }
@@ -322,7 +332,7 @@ pub fn norm_figure(name: &str, rows: &[Row]) -> Figure {
         .first()
         .map(|r| r.generator.clone())
         .unwrap_or_default();
-    let groups = distinct(rows.iter().map(|r| group(&r.variant).to_string()));
+    let groups = distinct(rows.iter().map(|r| group(r.function).to_string()));
     let mut panels = Vec::new();
     let mut skipped = 0;
     for g in &groups {
@@ -331,7 +341,7 @@ pub fn norm_figure(name: &str, rows: &[Row]) -> Figure {
             let mut exact: Option<Vec<(f64, f64)>> = None;
             for v in distinct(
                 rows.iter()
-                    .filter(|r| group(&r.variant) == g && r.has_backward)
+                    .filter(|r| group(r.function) == g && r.has_backward)
                     .map(|r| r.variant.clone()),
             ) {
                 let mut pts: Vec<&Row> = rows
@@ -393,7 +403,7 @@ pub fn norm_figure(name: &str, rows: &[Row]) -> Figure {
 
 /// Render a gradients section.
 pub fn render(l: &Loaded) -> Result<Rendered, String> {
-    let rows = parse(l.need("gradients")?)?;
+    let rows = parse(l.need("gradients")?, &l.results)?;
     let mut out = Rendered {
         method: vec![vec![plain(
             "For each point a seeded upstream gradient dy (entries Normal(0, 1), rounded to \
@@ -441,6 +451,11 @@ mod tests {
             candle_variant: "candle_softmax".into(),
             candle_normwise: 3e-7,
             tiny: 0.0,
+            function: Some(if v == "sigmoid" {
+                Function::Sigmoid
+            } else {
+                Function::Softmax
+            }),
         }
     }
 
@@ -468,7 +483,8 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("No backward: candle_softmax_last_dim."), "{s}");
-        assert_eq!(group("log_of_softmax"), "log-softmax");
-        assert_eq!(group("entmax15"), "sparsemax and entmax");
+        assert_eq!(group(Some(Function::LogSoftmax)), "log-softmax");
+        assert_eq!(group(Some(Function::Entmax15)), "sparsemax and entmax");
+        assert_eq!(group(None), "other");
     }
 }

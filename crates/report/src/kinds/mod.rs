@@ -12,7 +12,7 @@ pub mod training;
 
 use std::path::PathBuf;
 
-use softmax_lab_harness::results::{Results, Table};
+use softmax_lab_results::{Results, Table};
 
 use crate::data::{fmt, num, text};
 use crate::doc::{t, Block, Inline, Span};
@@ -45,11 +45,7 @@ impl Loaded {
 
     /// The CSV file name of one of its tables (`<s>.csv` for the main table).
     pub fn csv_name(&self, table: &str) -> String {
-        if table == self.kind {
-            format!("{}.csv", self.name)
-        } else {
-            format!("{}_{table}.csv", self.name)
-        }
+        softmax_lab_results::csv_name(&self.name, &self.kind, table)
     }
 
     /// A field of the scenario as run, as display text (arrays joined by ", ").
@@ -142,9 +138,9 @@ pub fn raw_table(table: &Table, max_rows: usize) -> Block {
     }
 }
 
-fn cell(row: &[softmax_lab_harness::results::Value], i: usize) -> String {
+fn cell(row: &[softmax_lab_results::Value], i: usize) -> String {
     match row.get(i) {
-        Some(softmax_lab_harness::results::Value::Float(_)) => fmt(num(row, i)),
+        Some(softmax_lab_results::Value::Float(_)) => fmt(num(row, i)),
         _ => text(row, i),
     }
 }

@@ -36,7 +36,7 @@ fn min_nan(a: f64, b: f64) -> f64 {
 }
 
 /// Per variant × dtype onsets from the onset table (minimum over the other keys).
-pub fn onsets(table: &softmax_lab_harness::results::Table) -> Result<Vec<Onset>, String> {
+pub fn onsets(table: &softmax_lab_results::Table) -> Result<Vec<Onset>, String> {
     let c = Cols::new(table);
     let (v, d, nf, fl, mx, sa) = (
         c.idx("variant")?,
@@ -207,10 +207,7 @@ pub fn summary(onsets: &[Onset]) -> Block {
 
 /// The non-finite map: one panel per dtype, variants down, scales across; each cell
 /// the largest non-finite fraction over generators and row lengths.
-pub fn map_figure(
-    name: &str,
-    table: &softmax_lab_harness::results::Table,
-) -> Result<Figure, String> {
+pub fn map_figure(name: &str, table: &softmax_lab_results::Table) -> Result<Figure, String> {
     let c = Cols::new(table);
     let (v, d, s, nf) = (
         c.idx("variant")?,

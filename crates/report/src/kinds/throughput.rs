@@ -2,7 +2,7 @@
 //! copy and candle, accuracy against throughput, hierarchical against full softmax
 //! cost per target, and sharded softmax against unsharded.
 
-use softmax_lab_harness::results::Table;
+use softmax_lab_results::Table;
 
 use super::{accuracy, and_list, code, plain, Ctx, Loaded, Rendered};
 use crate::data::{boolean, dtype_order, fmt, max_nan, num, text, Cols};
@@ -297,8 +297,7 @@ pub fn hsoftmax_figure(name: &str, table: &Table) -> Result<Figure, String> {
         c.opt("exp_per_target"),
         c.opt("speedup_vs_full"),
     );
-    let rows: Vec<&[softmax_lab_harness::results::Value]> =
-        table.rows.iter().map(Vec::as_slice).collect();
+    let rows: Vec<&[softmax_lab_results::Value]> = table.rows.iter().map(Vec::as_slice).collect();
     let trees = distinct(rows.iter().map(|r| text(r, tree)));
     let mut time = Vec::new();
     let mut exp = Vec::new();
@@ -372,8 +371,7 @@ pub fn sharded_figure(name: &str, table: &Table) -> Result<Figure, String> {
         c.idx("shards")?,
         c.idx("ratio_to_unsharded")?,
     );
-    let rows: Vec<&[softmax_lab_harness::results::Value]> =
-        table.rows.iter().map(Vec::as_slice).collect();
+    let rows: Vec<&[softmax_lab_results::Value]> = table.rows.iter().map(Vec::as_slice).collect();
     let dtypes = dtype_order(distinct(rows.iter().map(|r| text(r, d))));
     let mut panels = Vec::new();
     for dt in &dtypes {
@@ -468,7 +466,7 @@ pub fn findings(rows: &[Row], hs: Option<&Table>, sharded: Option<&Table>) -> St
         if let Some(relu) = relu.filter(|v| v.is_finite() && *v > 0.0) {
             let sig: Vec<String> = at
                 .iter()
-                .filter(|r| r.function == "sigmoid" || r.variant.contains("sigmoid"))
+                .filter(|r| r.function == "sigmoid" || r.function == "hard_sigmoid")
                 .filter(|r| r.eps.is_finite() && r.eps > 0.0)
                 .map(|r| format!("{} {}×", r.variant, fmt(relu / r.eps)))
                 .collect();
@@ -653,7 +651,7 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use softmax_lab_harness::results::{ColumnType as C, Value as V};
+    use softmax_lab_results::{ColumnType as C, Value as V};
 
     /// A small synthetic throughput table in the promised layout.
     pub fn table() -> Table {

@@ -2,7 +2,7 @@
 //! over seeds, reliability diagrams, histograms of probability sums, and the head
 //! comparisons.
 
-use softmax_lab_harness::results::{Table, Value};
+use softmax_lab_results::{Table, Value};
 
 use super::{and_list, plain, Loaded, Rendered};
 use crate::data::{boolean, fmt, mean_sd, num, text, Cols};
@@ -512,7 +512,7 @@ pub fn render(l: &Loaded) -> Result<Rendered, String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use softmax_lab_harness::results::ColumnType as C;
+    use softmax_lab_results::ColumnType as C;
 
     /// A small synthetic training table in the promised layout.
     pub fn table() -> Table {

@@ -1,22 +1,17 @@
-//! Results as they outlive the code: typed tables, one JSON per scenario (with
-//! `schema_version`, the scenario as run and the machine) and one CSV per table.
+//! Tables of typed cells, and the key every measurement row starts with.
 //!
 //! Non-finite numbers survive a round trip: in JSON they are the strings `"inf"`,
 //! `"-inf"` and `"nan"` (the column's type says the cell is a number); in CSV they
 //! are `inf`, `-inf` and `nan`. Finite numbers are written as the shortest decimal
-//! that reads back to the same f64. Every file is written to `<file>.tmp` and
-//! renamed, so a run killed half-way leaves the earlier results intact.
+//! that reads back to the same f64.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use softmax_lab_core::DType;
 
-use crate::machine::Machine;
-use crate::scenario::Kind;
+use crate::kind::Kind;
 
 /// The version of the results layout; bump it when a field changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -115,7 +110,7 @@ impl Value {
         }
     }
 
-    fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         match self {
             Value::Text(s) => json!(s),
             Value::Int(v) => json!(v),
@@ -127,7 +122,7 @@ impl Value {
         }
     }
 
-    fn from_json(ty: ColumnType, v: &serde_json::Value) -> Result<Value, String> {
+    pub(crate) fn from_json(ty: ColumnType, v: &serde_json::Value) -> Result<Value, String> {
         let bad = || format!("expected a {ty:?} cell, found {v}");
         match ty {
             ColumnType::Text => v.as_str().map(|s| Value::Text(s.into())).ok_or_else(bad),
@@ -369,146 +364,6 @@ pub fn columns_with_key(metrics: &[(&'static str, ColumnType)]) -> Vec<(&'static
     KEY_COLUMNS.iter().chain(metrics).copied().collect()
 }
 
-/// One scenario's results.
-#[derive(Clone, Debug)]
-pub struct Results {
-    /// [`SCHEMA_VERSION`] when written.
-    pub schema_version: u32,
-    /// The scenario as run (its serialisation).
-    pub scenario: serde_json::Value,
-    /// The machine it ran on.
-    pub machine: Machine,
-    /// Wall time of the run, seconds.
-    pub elapsed_s: f64,
-    /// The tables, each also written as `<scenario>[_<table>].csv`.
-    pub tables: Vec<Table>,
-}
-
-/// A results file that could not be read back.
-#[derive(Debug, thiserror::Error)]
-#[error("results JSON: {0}")]
-pub struct ReadError(pub String);
-
-impl Results {
-    /// The results as pretty JSON.
-    pub fn to_json(&self) -> String {
-        let tables: Vec<serde_json::Value> = self
-            .tables
-            .iter()
-            .map(|t| {
-                json!({
-                    "name": t.name,
-                    "columns": t.columns,
-                    "rows": t.rows.iter()
-                        .map(|r| r.iter().map(Value::to_json).collect::<Vec<_>>())
-                        .collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let doc = json!({
-            "schema_version": self.schema_version,
-            "scenario": self.scenario,
-            "machine": self.machine,
-            "elapsed_s": Value::Float(self.elapsed_s).to_json(),
-            "tables": tables,
-        });
-        // Serialising a Value built from maps, strings and finite numbers cannot fail.
-        serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
-    }
-
-    /// Read what [`Results::to_json`] writes.
-    pub fn from_json(text: &str) -> Result<Results, ReadError> {
-        let err = |m: String| ReadError(m);
-        let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| err(e.to_string()))?;
-        let field = |name: &str| {
-            doc.get(name)
-                .ok_or_else(|| err(format!("missing `{name}`")))
-        };
-        let schema_version = field("schema_version")?
-            .as_u64()
-            .and_then(|v| u32::try_from(v).ok())
-            .ok_or_else(|| err("`schema_version` is not a whole number".into()))?;
-        if schema_version != SCHEMA_VERSION {
-            return Err(err(format!(
-                "schema_version {schema_version}; this build reads {SCHEMA_VERSION}"
-            )));
-        }
-        let machine: Machine =
-            serde_json::from_value(field("machine")?.clone()).map_err(|e| err(e.to_string()))?;
-        let elapsed_s = match Value::from_json(ColumnType::Float, field("elapsed_s")?) {
-            Ok(Value::Float(v)) => v,
-            _ => return Err(err("`elapsed_s` is not a number".into())),
-        };
-        let mut tables = Vec::new();
-        for t in field("tables")?
-            .as_array()
-            .ok_or_else(|| err("`tables` is not an array".into()))?
-        {
-            let name = t
-                .get("name")
-                .and_then(|n| n.as_str())
-                .ok_or_else(|| err("a table without `name`".into()))?;
-            let columns: Vec<Column> =
-                serde_json::from_value(t.get("columns").cloned().unwrap_or_default())
-                    .map_err(|e| err(format!("table {name}: columns: {e}")))?;
-            let rows_json = t
-                .get("rows")
-                .and_then(|r| r.as_array())
-                .ok_or_else(|| err(format!("table {name}: no `rows` array")))?;
-            let mut rows = Vec::new();
-            for r in rows_json {
-                let cells = r
-                    .as_array()
-                    .filter(|c| c.len() == columns.len())
-                    .ok_or_else(|| err(format!("table {name}: a row of the wrong width")))?;
-                let row = columns
-                    .iter()
-                    .zip(cells)
-                    .map(|(c, v)| Value::from_json(c.ty, v))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| err(format!("table {name}: {e}")))?;
-                rows.push(row);
-            }
-            tables.push(Table {
-                name: name.to_string(),
-                columns,
-                rows,
-            });
-        }
-        Ok(Results {
-            schema_version,
-            scenario: field("scenario")?.clone(),
-            machine,
-            elapsed_s,
-            tables,
-        })
-    }
-}
-
-/// `<path>.tmp`: where a file is written before it is renamed into place.
-pub fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
-/// Write `bytes` to `path` atomically: to `<path>.tmp`, then rename. On failure the
-/// temporary file is removed and `path` is untouched.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = tmp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.flush()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,13 +399,5 @@ mod tests {
         let recs = split_csv("a,b\n\"x,y\",\"q\"\"\"\n").unwrap_or_default();
         assert_eq!(recs, vec![vec!["a", "b"], vec!["x,y", "q\""]]);
         assert_eq!(csv_text("x,y"), "\"x,y\"");
-    }
-
-    #[test]
-    fn tmp_path_appends_suffix() {
-        assert_eq!(
-            tmp_path(Path::new("out/a.json")),
-            PathBuf::from("out/a.json.tmp")
-        );
     }
 }

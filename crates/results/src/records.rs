@@ -1,0 +1,204 @@
+//! The record types of the measurement tables, each declared once with
+//! [`record!`]: its columns (in order), its cells and its typed reading.
+//! The harness fills them; the report, the claims ledger and `compare` read them.
+
+use crate::record;
+#[allow(unused_imports)]
+use crate::Key;
+
+record! {
+    /// One variant at one point of an `accuracy` table.
+    pub struct AccuracyRecord {
+        /// Where the record sits.
+        pub key: Key,
+        /// Output entries scored (rows × n); the sample of every ULP figure.
+        pub samples: usize,
+        /// Largest ULP error of any entry.
+        pub max_ulp: f64,
+        /// Median ULP error.
+        pub median_ulp: f64,
+        /// 99th-percentile ULP error.
+        pub p99_ulp: f64,
+        /// Mean ULP error.
+        pub mean_ulp: f64,
+        /// Lower end of the 95% confidence interval of the mean ULP error (NaN if
+        /// any error is infinite).
+        pub mean_ulp_ci95_low: f64,
+        /// Upper end of that interval.
+        pub mean_ulp_ci95_high: f64,
+        /// log2(1 + max_ulp).
+        pub max_bits_of_error: f64,
+        /// log2(1 + median_ulp).
+        pub median_bits_of_error: f64,
+        /// Largest normwise error of a row (`rows` samples).
+        pub normwise: f64,
+        /// Median normwise error of a row.
+        pub median_normwise: f64,
+        /// The normwise bound of the variant's formula (NaN: no formula claimed).
+        pub bound: f64,
+        /// Largest |Σ y − 1| of a row (softmax only; NaN otherwise).
+        pub max_sum_deviation: f64,
+        /// Median |Σ y − 1| of a row.
+        pub median_sum_deviation: f64,
+        /// Rows whose argmax (first on ties) is the reference's, over `rows`.
+        pub argmax_agreement_fraction: f64,
+        /// Output entries exactly zero.
+        pub exact_zeros: usize,
+        /// Entries whose exact value is zero (masked entries).
+        pub reference_zeros: usize,
+        /// exact_zeros / samples.
+        pub exact_zero_fraction: f64,
+    }
+}
+
+record! {
+    /// One variant at one point of an `overflow` table.
+    pub struct OverflowRecord {
+        /// Where the record sits.
+        pub key: Key,
+        /// Output entries (rows × n): the denominator of every fraction.
+        pub samples: usize,
+        /// Outputs NaN or ±inf whose correctly rounded exact value is finite.
+        pub nonfinite_fraction: f64,
+        /// Outputs exactly 0 whose correctly rounded exact value is not 0.
+        pub flushed_zero_fraction: f64,
+        /// Outputs exactly 0, whatever the exact value.
+        pub exact_zero_fraction: f64,
+        /// The largest x of the dtype whose exp is finite (the dtype's fact, for reading).
+        pub exp_overflow_threshold: f64,
+    }
+}
+
+record! {
+    /// One variant at one point of a `gradients` table.
+    pub struct GradientRecord {
+        /// Where the record sits.
+        pub key: Key,
+        /// Gradient entries (rows × n).
+        pub samples: usize,
+        /// Whether the variant has a backward.
+        pub has_backward: bool,
+        /// Median over rows of ‖dx‖₂.
+        pub vjp_norm_median: f64,
+        /// Median over rows of the exact VJP's ‖dx‖₂.
+        pub vjp_norm_ref_median: f64,
+        /// Largest normwise error of a row's dx against the exact VJP.
+        pub vjp_normwise: f64,
+        /// Median of that error.
+        pub vjp_normwise_median: f64,
+        /// Largest normwise difference of a row's dx from finite differences.
+        pub fd_normwise: f64,
+        /// Entries compared with finite differences.
+        pub fd_samples: usize,
+        /// The candle variant compared with ("" for none).
+        pub candle_variant: String,
+        /// Largest normwise difference of a row's dx from candle's.
+        pub candle_normwise: f64,
+        /// Entries compared with candle.
+        pub candle_samples: usize,
+        /// The threshold, relative to max |dy| of the row.
+        pub tiny_grad_threshold: f64,
+        /// Entries of dx at or below the threshold.
+        pub tiny_grad_fraction: f64,
+        /// Entries of the exact VJP at or below the threshold.
+        pub ref_tiny_grad_fraction: f64,
+        /// Entries of dx exactly zero.
+        pub zero_grad_fraction: f64,
+    }
+}
+
+record! {
+    /// Per variant × dtype × n × generator × temperature of an overflow table: the
+    /// first swept scale with non-finite outputs and with flushed zeros.
+    pub struct OnsetRecord {
+        /// The scenario name.
+        pub scenario: String,
+        /// The kind (`overflow`).
+        pub kind: crate::Kind,
+        /// The variant id.
+        pub variant: String,
+        /// The dtype.
+        pub dtype: softmax_lab_core::DType,
+        /// Row length.
+        pub n: usize,
+        /// Rows.
+        pub rows: usize,
+        /// The generator label.
+        pub generator: String,
+        /// The temperature.
+        pub temperature: f64,
+        /// Scales swept.
+        pub scale_points: usize,
+        /// The largest scale swept.
+        pub max_scale: f64,
+        /// Output entries at each scale.
+        pub samples: usize,
+        /// The smallest swept scale with a non-finite output (NaN: none).
+        pub first_nonfinite_scale: f64,
+        /// The smallest swept scale with an output flushed to zero (NaN: none).
+        pub first_flushed_zero_scale: f64,
+        /// The largest x of the dtype whose exp is finite.
+        pub exp_overflow_threshold: f64,
+    }
+}
+
+/// The onset rows of an overflow table: per variant × dtype × n × generator ×
+/// temperature (first-seen order), the smallest swept scale with non-finite
+/// outputs and with flushed zeros (NaN: none within the sweep), next to the
+/// number of scales swept, the largest, and the samples at each scale.
+pub fn onsets(overflow: &[OverflowRecord]) -> Vec<OnsetRecord> {
+    let mut groups: Vec<(&crate::Key, Vec<&OverflowRecord>)> = Vec::new();
+    for r in overflow {
+        let same = |k: &crate::Key| {
+            let a = &r.key;
+            (
+                &a.scenario,
+                a.kind,
+                &a.variant,
+                a.dtype,
+                a.n,
+                a.rows,
+                &a.generator,
+            ) == (
+                &k.scenario,
+                k.kind,
+                &k.variant,
+                k.dtype,
+                k.n,
+                k.rows,
+                &k.generator,
+            ) && a.temperature.to_bits() == k.temperature.to_bits()
+        };
+        match groups.iter_mut().find(|(k, _)| same(k)) {
+            Some((_, rows)) => rows.push(r),
+            None => groups.push((&r.key, vec![r])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(k, rows)| {
+            let first = |f: fn(&OverflowRecord) -> f64| {
+                rows.iter()
+                    .filter(|r| f(r) > 0.0)
+                    .map(|r| r.key.scale)
+                    .fold(f64::NAN, f64::min)
+            };
+            OnsetRecord {
+                scenario: k.scenario.clone(),
+                kind: k.kind,
+                variant: k.variant.clone(),
+                dtype: k.dtype,
+                n: k.n,
+                rows: k.rows,
+                generator: k.generator.clone(),
+                temperature: k.temperature,
+                scale_points: rows.len(),
+                max_scale: rows.iter().map(|r| r.key.scale).fold(f64::NAN, f64::max),
+                samples: rows.first().map_or(0, |r| r.samples),
+                first_nonfinite_scale: first(|r| r.nonfinite_fraction),
+                first_flushed_zero_scale: first(|r| r.flushed_zero_fraction),
+                exp_overflow_threshold: k.dtype.exp_overflow_threshold(),
+            }
+        })
+        .collect()
+}
