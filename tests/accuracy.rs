@@ -20,7 +20,7 @@ use softmax_lab_core::measure::{normwise_error, ulp_distance, ulp_error};
 use softmax_lab_core::{reference, DType, Formula, Function, Variant};
 
 fn variant(id: &str) -> std::sync::Arc<dyn Variant> {
-    softmax_lab_cli::registry()
+    softmax_lab_variants::registry()
         .get(id)
         .unwrap_or_else(|e| panic!("{e}"))
 }

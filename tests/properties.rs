@@ -25,7 +25,7 @@ fn config() -> Config {
 }
 
 fn variant(id: &str) -> Arc<dyn Variant> {
-    softmax_lab_cli::registry()
+    softmax_lab_variants::registry()
         .get(id)
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -135,7 +135,7 @@ proptest! {
     /// Every analytic backward equals central finite differences of ⟨dy, f(x)⟩ in f64.
     #[test]
     fn vjps_match_finite_differences(x in row(1..12, 5.0), dy in row(12..13, 1.0), t in temperature()) {
-        let registry = softmax_lab_cli::registry();
+        let registry = softmax_lab_variants::registry();
         // The straight-through estimator is by design not the derivative of its
         // piecewise-constant (one-hot) forward; its own tests pin it.
         let surrogate = |id: &str| id == "gumbel_softmax_hard";

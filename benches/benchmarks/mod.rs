@@ -36,7 +36,7 @@ pub fn logits(dtype: DType, len: usize, seed: u64) -> Buffer {
 
 /// Bench forward and backward of every variant of `family`.
 pub fn bench_family(c: &mut Criterion, family: Family) {
-    let registry = softmax_lab_cli::registry();
+    let registry = softmax_lab_variants::registry();
     let variants: Vec<_> = registry.family(family).cloned().collect();
     for v in variants {
         bench_variant(c, v.as_ref());

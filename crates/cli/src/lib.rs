@@ -9,19 +9,5 @@ pub mod list;
 pub mod report;
 pub mod run;
 
-use softmax_lab_core::Registry;
-
-/// Every variant of every family, registered once here.
-pub fn registry() -> Registry {
-    let mut r = Registry::new();
-    softmax_lab_naive::register(&mut r);
-    softmax_lab_stable::register(&mut r);
-    softmax_lab_logsumexp::register(&mut r);
-    softmax_lab_sigmoid_heads::register(&mut r);
-    softmax_lab_candle_baseline::register(&mut r);
-    softmax_lab_logsumexp::sharded::register(&mut r);
-    softmax_lab_stable::gumbel::register(&mut r);
-    softmax_lab_sparsemax::register(&mut r);
-    softmax_lab_simd::register(&mut r);
-    r
-}
+/// Every variant of every family (crate `softmax-lab-variants`).
+pub use softmax_lab_variants::registry;

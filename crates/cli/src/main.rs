@@ -10,9 +10,9 @@ use clap::{Parser, Subcommand};
 use softmax_lab_cli::demo;
 use softmax_lab_cli::eval::{self, EvalArgs};
 use softmax_lab_cli::list::{self, ListArgs};
-use softmax_lab_cli::registry;
 use softmax_lab_cli::report::{self, ReportArgs};
 use softmax_lab_cli::run::{self as scenarios, Invalid, RunArgs, ValidateArgs};
+use softmax_lab_variants::registry;
 
 /// Accuracy and speed of softmax and sigmoid variants.
 #[derive(Debug, Parser)]

@@ -174,7 +174,7 @@ fn f16_outputs_round_trip() {
         parse_value(DType::F16, "0.1").unwrap(),
         parse_value(DType::F16, "0.2").unwrap(),
     ];
-    let registry = softmax_lab_cli::registry();
+    let registry = softmax_lab_variants::registry();
     let variant = registry.get("stable").unwrap();
     let want = forward_f64(&*variant, DType::F16, &x, 2, &Options::default()).unwrap();
     assert_eq!(values(DType::F16, &out.output)[0], want);
@@ -498,7 +498,7 @@ fn list_table_and_json() {
 
 #[test]
 fn list_rows_from_the_library() {
-    let rows = softmax_lab_cli::list::list_rows(&softmax_lab_cli::registry());
+    let rows = softmax_lab_cli::list::list_rows(&softmax_lab_variants::registry());
     let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
     assert_eq!(ids, ALL_IDS);
     let table = softmax_lab_cli::list::format_table(&rows);

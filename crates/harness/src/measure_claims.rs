@@ -2978,7 +2978,7 @@ mod tests {
         "name = \"claims\"\ndescription = \"test\"\nkind = \"claims\"\nseed = 7\n";
 
     fn registry() -> Registry {
-        softmax_lab_cli::registry()
+        softmax_lab_variants::registry()
     }
 
     fn scenario(quick: bool) -> Scenario {

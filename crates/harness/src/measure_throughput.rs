@@ -83,7 +83,7 @@ pub const MIN_SAMPLES: usize = 3;
 pub const DEFAULT_LLC_BYTES: usize = 32 << 20;
 
 /// The columns of the main table ("throughput"), one row per case.
-pub const COLUMNS: [(&str, ColumnType); 23] = [
+pub const COLUMNS: [(&str, ColumnType); 24] = [
     ("scenario", ColumnType::Text),
     ("variant", ColumnType::Text),
     ("family", ColumnType::Text),
@@ -107,6 +107,7 @@ pub const COLUMNS: [(&str, ColumnType); 23] = [
     ("ns_per_elem", ColumnType::Float),
     ("samples", ColumnType::Int),
     ("llc_bytes", ColumnType::Int),
+    ("isa", ColumnType::Text),
 ];
 
 /// The columns of the hierarchical-softmax table ("hsoftmax").
@@ -567,6 +568,15 @@ fn measure_group(
             }
             Who::Memcpy | Who::CopyLoop => (String::new(), f64::NAN),
         };
+        // The instruction-set path: the simd crate's dispatch for its kernels and
+        // its copy loop; the compiler's baseline target for everything else.
+        let isa = match &p.who {
+            Who::CopyLoop => softmax_lab_simd::Isa::active().name(),
+            Who::Variant(v) if v.info().family == softmax_lab_core::Family::Simd => {
+                softmax_lab_simd::Isa::active().name()
+            }
+            _ => "baseline",
+        };
         let eps = stats::median(&p.samples);
         let (lo, hi) = stats::median_ci95(&p.samples);
         rows.push(vec![
@@ -593,6 +603,7 @@ fn measure_group(
             Value::Float(1e9 / eps),
             Value::Int(p.samples.len() as i64),
             Value::Int(llc as i64),
+            Value::Text(isa.to_string()),
         ]);
     }
     Ok(rows)

@@ -352,7 +352,10 @@ pub fn run_scenario(
     let mut results = Results {
         schema_version: SCHEMA_VERSION,
         scenario: serde_json::to_value(s).unwrap_or_default(),
-        machine: Machine::detect(),
+        machine: Machine {
+            simd_isa: softmax_lab_simd::Isa::active().name().into(),
+            ..Machine::detect()
+        },
         elapsed_s,
         variants: variant_facts(&tables, registry),
         tables: tables.clone(),

@@ -11,7 +11,7 @@ use softmax_lab_harness::scenario::parse;
 use softmax_lab_harness::{load_all, run_scenario, Kind, RunOptions, Scenario, ScenarioError};
 
 fn registry() -> softmax_lab_core::Registry {
-    softmax_lab_cli::registry()
+    softmax_lab_variants::registry()
 }
 
 /// A fresh, empty directory for one test.

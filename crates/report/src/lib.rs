@@ -242,9 +242,14 @@ fn machine(l: &Loaded) -> Inline {
     let m = &l.results.machine;
     let commit: String = m.git_commit.chars().take(12).collect();
     t(format!(
-        "Run on {} ({} cores), {}, {}; commit {}{}; {}; took {} s.",
+        "Run on {} ({} cores{}), {}, {}; commit {}{}; {}; took {} s.",
         m.cpu_model,
         m.cores,
+        if m.simd_isa.is_empty() {
+            String::new()
+        } else {
+            format!(", simd path {}", m.simd_isa)
+        },
         m.os,
         m.rustc,
         commit,

@@ -56,6 +56,7 @@ fn write_results(dir: &Path, name: &str, kind: &str, tables: Vec<Table>) {
             git_commit: "0123456789abcdef".into(),
             git_dirty: false,
             date: "2026-01-01T00:00:00Z".into(),
+            simd_isa: "avx2_fma".into(),
         },
         elapsed_s: 1.5,
         variants: Vec::new(),
@@ -120,6 +121,7 @@ fn overflow_tables() -> Vec<Table> {
                 push(
                     &mut t,
                     &[
+                        ("kind", text("overflow")),
                         ("variant", text(v)),
                         ("dtype", text(d)),
                         ("generator", text("normal")),

@@ -548,4 +548,126 @@ mod tests {
         let e = std::io::Error::from_raw_os_error(13);
         assert_eq!(plain_io(&e), "Permission denied");
     }
+
+    fn scratch(name: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("softmax-lab-results-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        d
+    }
+
+    fn results(rows: usize) -> Results {
+        let mut main = Table::new("accuracy", &[("max_ulp", ColumnType::Float)]);
+        let mut side = Table::new("onset", &[("n", ColumnType::Int)]);
+        for i in 0..rows {
+            main.push(vec![Value::Float(i as f64 / 3.0)]);
+            side.push(vec![Value::Int(i as i64)]);
+        }
+        Results {
+            schema_version: SCHEMA_VERSION,
+            scenario: json!({"name": "acc", "kind": "accuracy"}),
+            machine: Machine::detect(),
+            elapsed_s: 1.0,
+            variants: vec![VariantFacts {
+                id: "stable".into(),
+                family: Family::Stable,
+                function: Function::Softmax,
+            }],
+            tables: vec![main, side],
+            generation: String::new(),
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_scenarios_files_are_written_together_and_a_mix_of_runs_is_found() {
+        let d = scratch("unit");
+        let mut old = results(3);
+        let written = old.write(&d).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = written
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(names, ["acc.csv", "acc_onset.csv", "acc.json"]);
+        let text = std::fs::read_to_string(d.join("acc.json")).unwrap_or_default();
+        let back = Results::from_json(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            back.variant("stable").map(|v| v.function),
+            Some(Function::Softmax)
+        );
+        assert_eq!(back.verify_files(&d), Ok(()));
+        // A kill after the new run renamed its first CSV and before its JSON: the
+        // old JSON no longer vouches for that CSV.
+        std::fs::write(d.join("acc.csv"), results(5).tables[0].to_csv())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = back.verify_files(&d).unwrap_err();
+        assert!(e.contains("acc.csv") && e.contains("rerun"), "{e}");
+        std::fs::remove_file(d.join("acc.csv")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(back.verify_files(&d).unwrap_err().contains("acc.csv"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_results_name_that_would_leave_the_folder_is_refused() {
+        let mut r = results(1);
+        r.scenario = json!({"name": "../../pwned", "kind": "accuracy"});
+        let e = Results::from_json(&r.to_json()).unwrap_err();
+        assert!(
+            e.0.contains("scenario.name") && e.0.contains("../../pwned"),
+            "{}",
+            e.0
+        );
+        let mut r = results(1);
+        r.tables[1].name = "../x".into();
+        assert!(Results::from_json(&r.to_json()).is_err());
+    }
+
+    #[test]
+    fn leftovers_are_cleaned_and_other_files_kept() {
+        let d = scratch("leftovers");
+        std::fs::write(d.join("acc.json.tmp"), "{").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(d.join("acc.csv"), "x").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(clean_leftovers(&d).ok(), Some(1));
+        assert!(d.join("acc.csv").exists() && !d.join("acc.json.tmp").exists());
+        assert_eq!(clean_leftovers(&d.join("missing")).ok(), Some(0));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn precheck_refuses_old_schemas_and_unwritable_folders_before_any_work() {
+        let d = scratch("precheck");
+        assert_eq!(precheck_dir(&d.join("results")), Ok(()));
+        results(1)
+            .write(&d.join("results"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(precheck_dir(&d.join("results")), Ok(()));
+        std::fs::write(d.join("results/old.json"), r#"{"schema_version": 1}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = precheck_dir(&d.join("results")).unwrap_err();
+        assert!(
+            e.contains("old.json") && e.contains("schema_version 1"),
+            "{e}"
+        );
+        // A folder that cannot be created (a file stands in its way); root ignores
+        // permission bits, so this is the unwritable case every user has.
+        std::fs::write(d.join("file"), "").unwrap_or_else(|e| panic!("{e}"));
+        let e = precheck_dir(&d.join("file/results")).unwrap_err();
+        assert!(e.contains("cannot create"), "{e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_second_lock_on_a_folder_is_refused_with_the_holder() {
+        let d = scratch("lock");
+        let first = OutLock::acquire(&d).unwrap_or_else(|e| panic!("{e}"));
+        let e = OutLock::acquire(&d).unwrap_err();
+        assert!(
+            e.contains(&format!("process {}", std::process::id())),
+            "{e}"
+        );
+        drop(first);
+        assert!(OutLock::acquire(&d).is_ok());
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

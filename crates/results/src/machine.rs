@@ -22,6 +22,10 @@ pub struct Machine {
     pub git_dirty: bool,
     /// When the record was taken, RFC 3339 in UTC.
     pub date: String,
+    /// The instruction-set path the simd kernels ran on (`avx2_fma`, `portable`,
+    /// ...), set by the harness; empty where not recorded.
+    #[serde(default)]
+    pub simd_isa: String,
 }
 
 impl Machine {
@@ -70,6 +74,7 @@ impl Machine {
             git_commit,
             git_dirty,
             date: rfc3339_utc(SystemTime::now()),
+            simd_isa: String::new(),
         }
     }
 }

@@ -125,12 +125,7 @@ pub fn field<T: Cell>(cells: &[&Value], i: usize, name: &str) -> Result<T, Strin
     let v = cells
         .get(i)
         .ok_or_else(|| format!("column '{name}' missing"))?;
-    T::from_value(v).ok_or_else(|| {
-        format!(
-            "column '{name}': expected a {:?} cell, found {v:?}",
-            T::TYPE
-        )
-    })
+    T::from_value(v).ok_or_else(|| format!("column '{name}': unexpected value {v:?}"))
 }
 
 impl Table {
