@@ -92,6 +92,49 @@ fn points(s: &softmax_lab_harness::Scenario) -> usize {
     s.n.len() * s.generators.len() * s.scale.len() * s.dtypes.len()
 }
 
+/// The expected duration of a run: for each scenario, the wall time of the last
+/// run of exactly the same scenario (same settings, same mode) in the results
+/// folder; scenarios without one are counted, not guessed.
+pub fn expected_duration(
+    scenarios: &[&softmax_lab_harness::Scenario],
+    results_dir: &Path,
+) -> String {
+    let mut known = 0.0;
+    let mut unknown = Vec::new();
+    for s in scenarios {
+        let last = std::fs::read_to_string(results_dir.join(format!("{}.json", s.name)))
+            .ok()
+            .and_then(|text| softmax_lab_results::Results::from_json(&text).ok())
+            .filter(|r| serde_json::to_value(s).ok().as_ref() == Some(&r.scenario))
+            .map(|r| r.elapsed_s)
+            .filter(|t| t.is_finite());
+        match last {
+            Some(t) => known += t,
+            None => unknown.push(s.name.as_str()),
+        }
+    }
+    let n = scenarios.len();
+    match (unknown.len(), n) {
+        (0, _) => format!(
+            "expected duration: about {:.0} s ({n} scenarios, from their last runs in {})",
+            known,
+            results_dir.display()
+        ),
+        (u, _) if u == n => format!(
+            "expected duration: unknown ({n} scenarios, none run before in {})",
+            results_dir.display()
+        ),
+        (_, _) => format!(
+            "expected duration: about {:.0} s for the {} scenarios run before in {}, plus {} never run there ({})",
+            known,
+            n - unknown.len(),
+            results_dir.display(),
+            unknown.len(),
+            unknown.join(", ")
+        ),
+    }
+}
+
 /// Validate every file, then run each scenario, writing a summary to `out` as each
 /// one finishes.
 pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -117,6 +160,10 @@ pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::
             plain_io(&e)
         )])
     })?;
+    let scenarios: Vec<&softmax_lab_harness::Scenario> =
+        files.iter().map(|f| f.pick(args.quick)).collect();
+    writeln!(out, "{}", expected_duration(&scenarios, &results_dir))?;
+    out.flush()?;
     let start = std::time::Instant::now();
     for f in &files {
         let s = f.pick(args.quick);

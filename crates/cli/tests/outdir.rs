@@ -111,8 +111,12 @@ fn an_unwritable_out_or_an_old_schema_is_refused_before_measuring() {
 fn a_folder_mixing_two_runs_of_a_scenario_is_refused_and_leftovers_are_cleaned() {
     let d = scratch("mix");
     std::fs::write(d.join("tiny.toml"), TINY).unwrap_or_else(|e| panic!("{e}"));
-    let (code, _, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
+    let (code, out, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
     assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("expected duration: unknown (1 scenarios"),
+        "{out}"
+    );
     let results = d.join("out/results");
     assert_eq!(files(&results), ["tiny.csv", "tiny.json", "tiny_onset.csv"]);
     // What a kill between the renames of a second run leaves: a new main CSV
@@ -126,9 +130,11 @@ fn a_folder_mixing_two_runs_of_a_scenario_is_refused_and_leftovers_are_cleaned()
     let (code, _, err) = run_in(&d, &["report", "--out", "out"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("tiny.csv") && err.contains("rerun"), "{err}");
-    // The next run replaces the scenario whole and removes the leftover.
-    let (code, _, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
+    // The next run replaces the scenario whole and removes the leftover; it
+    // expects the duration of the last run of the same scenario.
+    let (code, out, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
     assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("expected duration: about "), "{out}");
     assert_eq!(files(&results), ["tiny.csv", "tiny.json", "tiny_onset.csv"]);
     let (code, _, err) = run_in(&d, &["report", "--out", "out"]);
     assert_eq!(code, 0, "{err}");

@@ -118,34 +118,14 @@ pub fn max_nan(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The median of finite values (NaN when none).
+/// The median of the finite values (NaN when none): what the report states of a
+/// set of measured medians; [`softmax_lab_results::stats`] computes it.
 pub fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
+    let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    softmax_lab_results::stats::median(&finite)
 }
 
-/// Mean and sample standard deviation of finite values (NaN when none; sd NaN for one).
-pub fn mean_sd(values: &[f64]) -> (f64, f64) {
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
-    if v.len() < 2 {
-        return (mean, f64::NAN);
-    }
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
-    (mean, var.sqrt())
-}
+pub use softmax_lab_results::stats::mean_sd;
 
 #[cfg(test)]
 mod tests {

@@ -336,6 +336,20 @@ pub fn pitman_morgan(a: &[f64], b: &[f64]) -> Test {
     }
 }
 
+/// Mean and sample standard deviation of the finite values (NaN when none; the
+/// standard deviation is NaN for one value).
+pub fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = mean(&v);
+    if v.len() < 2 {
+        return (m, f64::NAN);
+    }
+    (m, sd(&v))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -121,12 +121,6 @@ fn wide_exp(v: f64, max: f64, td: Dd) -> Dd {
     Xd::exp(Dd::diff(v, max).div(td)).to_dd()
 }
 
-/// Σ exp((x − max) / T) in double-double.
-fn wide_sum<T: Element>(x: &[T], max: f64, td: Dd) -> Dd {
-    x.iter()
-        .fold(Dd::ZERO, |acc, v| acc.add(wide_exp(v.to_f64(), max, td)))
-}
-
 /// The accurate end of the trade-off: the shifted formula with f64 arithmetic for
 /// f16/bf16/f32 and double-double for f64, rounded once.
 pub struct StableWide;
@@ -161,14 +155,18 @@ impl RowKernel for StableWide {
         }
         let RowClass::Finite(max) = class else { return };
         let td = Dd::from_f64(t);
-        let sum = wide_sum(x, max, td);
-        for (o, v) in out.iter_mut().zip(x) {
-            *o = T::from_f64(wide_exp(v.to_f64(), max, td).div(sum).to_f64());
+        // Each exponential once (double-double exps dominate the cost).
+        let e: Vec<Dd> = x.iter().map(|v| wide_exp(v.to_f64(), max, td)).collect();
+        let sum = e.iter().fold(Dd::ZERO, |acc, ei| acc.add(*ei));
+        for (o, ei) in out.iter_mut().zip(&e) {
+            *o = T::from_f64(ei.div(sum).to_f64());
         }
     }
 
-    /// Recomputes y from x in double-double (every dtype) rather than trusting the
-    /// rounded y.
+    /// Recomputes y from x rather than trusting the rounded y: f16/bf16/f32 rows in
+    /// f64 (y from the vectorised forward, then the VJP formed around the largest
+    /// entry, [`softmax_vjp_row`], whose differences g_i − g_k are exact in f64), f64
+    /// rows in double-double with each exponential computed once.
     fn backward_row<T: Element>(
         &self,
         x: &[T],
@@ -184,16 +182,29 @@ impl RowKernel for StableWide {
         let RowClass::Finite(max) = class else {
             return Some(());
         };
+        if T::DTYPE != DType::F64 && t > 0.0 && t.is_finite() {
+            let x64: Vec<f64> = x.iter().map(|v| v.to_f64()).collect();
+            let dy64: Vec<f64> = dy.iter().map(|v| v.to_f64()).collect();
+            let mut y64 = vec![0.0; x.len()];
+            wide::softmax_row(&x64, t, &mut y64);
+            let mut dx64 = vec![0.0; x.len()];
+            softmax_vjp_row::<f64, f64>(&x64, &y64, &dy64, t, &mut dx64);
+            for (d, v) in dx.iter_mut().zip(&dx64) {
+                *d = T::from_f64(*v);
+            }
+            return Some(());
+        }
         let td = Dd::from_f64(t);
-        let sum = wide_sum(x, max, td);
-        let y = |v: &T| wide_exp(v.to_f64(), max, td).div(sum);
+        let e: Vec<Dd> = x.iter().map(|v| wide_exp(v.to_f64(), max, td)).collect();
+        let sum = e.iter().fold(Dd::ZERO, |acc, ei| acc.add(*ei));
+        let y: Vec<Dd> = e.iter().map(|ei| ei.div(sum)).collect();
         let g = |v: &T| Dd::from_f64(v.to_f64());
-        let dot = x
+        let dot = y
             .iter()
             .zip(dy)
-            .fold(Dd::ZERO, |acc, (xi, gi)| acc.add(y(xi).mul(g(gi))));
-        for ((d, xi), gi) in dx.iter_mut().zip(x).zip(dy) {
-            *d = T::from_f64(y(xi).mul(g(gi).sub(dot)).div(td).to_f64());
+            .fold(Dd::ZERO, |acc, (yi, gi)| acc.add(yi.mul(g(gi))));
+        for ((d, yi), gi) in dx.iter_mut().zip(&y).zip(dy) {
+            *d = T::from_f64(yi.mul(g(gi).sub(dot)).div(td).to_f64());
         }
         Some(())
     }
