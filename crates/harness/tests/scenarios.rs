@@ -319,8 +319,16 @@ fn accuracy_run_is_bit_identical_for_a_seed_and_round_trips() {
     // The JSON reads back; its table equals the CSV read with the JSON's columns.
     let json = std::fs::read_to_string(a.join("results/acc.json")).unwrap_or_default();
     let results = Results::from_json(&json).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(results.schema_version, 1);
+    assert_eq!(results.schema_version, SCHEMA_VERSION);
     assert_eq!(results.scenario["name"], "acc");
+    // The facts of each variant travel with the results; the CSV is vouched for.
+    assert_eq!(
+        results
+            .variant("stable")
+            .map(|v| (v.family.name(), v.function.name())),
+        Some(("stable", "softmax"))
+    );
+    assert_eq!(results.verify_files(&a.join("results")), Ok(()));
     assert_eq!(
         results.scenario["variants"].as_array().map(Vec::len),
         Some(4)
