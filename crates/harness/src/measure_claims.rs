@@ -357,7 +357,7 @@ impl Ctx<'_> {
             message: e.to_string(),
         })?;
         results
-            .verify_files(&self.results_dir)
+            .verify_files(self.results_dir)
             .map_err(|message| HarnessError::Results { path, message })?;
         Ok(Some(results))
     }
