@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use softmax_lab_results::OutLock;
+
 /// A scratch directory unique to this process and test.
 fn scratch(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -121,4 +123,118 @@ fn the_shipped_suite_validates() {
     let (code, stdout, stderr) = run_in(&root, &["validate"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.lines().count() >= 5, "{stdout}");
+}
+
+// ---- The output folder under interruption and concurrency (`run`, `report`):
+// the lock, the checks made before any measuring, a scenario's files replaced as
+// one unit, leftovers of an interrupted write.
+
+const TINY_NAMED: &str = r#"name = "tiny"
+kind = "overflow"
+variants = ["naive", "stable"]
+dtypes = ["f32"]
+seed = 5
+n = [4]
+rows = 2
+
+[[generators]]
+dist = "linspace"
+
+[sweep.scale]
+values = [10.0, 100.0]
+"#;
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_second_run_on_a_locked_folder_exits_2_naming_the_holder() {
+    let d = scratch("outdir-lock");
+    std::fs::write(d.join("tiny.toml"), TINY_NAMED).unwrap_or_else(|e| panic!("{e}"));
+    let lock = OutLock::acquire(&d.join("out")).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("process {}", std::process::id())),
+        "{err}"
+    );
+    assert!(
+        !d.join("out/results").exists(),
+        "nothing is measured or written"
+    );
+    let (code, _, err) = run_in(&d, &["report", "--out", "out"]);
+    assert_eq!(code, 2, "{err}");
+    drop(lock);
+    let (code, _, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_unwritable_out_or_an_old_schema_is_refused_before_measuring() {
+    let d = scratch("outdir-precheck");
+    std::fs::write(d.join("tiny.toml"), TINY_NAMED).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("blocker"), "").unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = run_in(&d, &["run", "tiny.toml", "--out", "blocker/out"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("blocker/out") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!out.contains("rows in"), "nothing was measured: {out}");
+    std::fs::create_dir_all(d.join("out/results")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("out/results/old.json"), r#"{"schema_version": 1}"#)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("old.json") && err.contains("schema_version 1"),
+        "{err}"
+    );
+    assert!(!out.contains("rows in"), "{out}");
+    assert_eq!(files(&d.join("out/results")), ["old.json"]);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_folder_mixing_two_runs_of_a_scenario_is_refused_and_leftovers_are_cleaned() {
+    let d = scratch("outdir-mix");
+    std::fs::write(d.join("tiny.toml"), TINY_NAMED).unwrap_or_else(|e| panic!("{e}"));
+    let (code, out, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("expected duration: unknown (1 scenarios"),
+        "{out}"
+    );
+    let results = d.join("out/results");
+    assert_eq!(files(&results), ["tiny.csv", "tiny.json", "tiny_onset.csv"]);
+    // What a kill between the renames of a second run leaves: a new main CSV
+    // beside the old JSON, and a truncated temporary JSON.
+    let csv = std::fs::read_to_string(results.join("tiny.csv")).unwrap_or_default();
+    let mut lines: Vec<&str> = csv.lines().collect();
+    lines.pop();
+    std::fs::write(results.join("tiny.csv"), lines.join("\n") + "\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(results.join("tiny.json.tmp"), "{\"sche").unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = run_in(&d, &["report", "--out", "out"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("tiny.csv") && err.contains("rerun"), "{err}");
+    // The next run replaces the scenario whole and removes the leftover; it
+    // expects the duration of the last run of the same scenario.
+    let (code, out, err) = run_in(&d, &["run", "tiny.toml", "--out", "out"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("expected duration: about "), "{out}");
+    assert_eq!(files(&results), ["tiny.csv", "tiny.json", "tiny_onset.csv"]);
+    let (code, _, err) = run_in(&d, &["report", "--out", "out"]);
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(&d);
 }
