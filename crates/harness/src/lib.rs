@@ -11,6 +11,8 @@
 //! - [`measure_accuracy`], [`measure_overflow`], [`measure_gradients`]: one module per
 //!   measurement kind; each takes variants and inputs and returns records.
 //! - [`results`]: tables, the results JSON and CSV, atomic writes, reading back.
+//! - [`limits`]: a scenario's peak-memory estimate, the memory a run may use, the
+//!   thread cap.
 //! - [`machine`]: the machine a run happened on.
 //! - [`run`]: resolving files, validating them all, running, writing.
 //!
@@ -20,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod generate;
+pub mod limits;
 pub mod machine;
 pub mod measure_accuracy;
 pub mod measure_claims;

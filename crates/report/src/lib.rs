@@ -73,6 +73,20 @@ pub enum ReportError {
         /// What is wrong.
         message: String,
     },
+    /// A name read from a results file that would become part of a path but breaks
+    /// the scenario-name rule (it could write outside the report folder).
+    #[error(
+        "{path}: field `{field}` = {value:?} is not a valid name: use lowercase letters, \
+         digits, '_' and '-' (non-empty)"
+    )]
+    BadName {
+        /// The results file.
+        path: PathBuf,
+        /// The field that holds the name.
+        field: String,
+        /// The name as read.
+        value: String,
+    },
     /// A results folder without any results file.
     #[error("{0}: no results files (*.json); run `softmax-lab run` first")]
     NoResults(PathBuf),
@@ -159,8 +173,26 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>, ReportError> {
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
         };
+        let (name, name_field) = match field("name") {
+            Some(n) => (n, "scenario.name"),
+            None => (stem, "the file name"),
+        };
+        // Names become parts of paths (plots/<name>_<plot>.svg) and links.
+        let tables = results
+            .tables
+            .iter()
+            .map(|t| (t.name.as_str(), "tables[].name"));
+        for (value, field) in std::iter::once((name.as_str(), name_field)).chain(tables) {
+            if !softmax_lab_harness::scenario::is_valid_name(value) {
+                return Err(ReportError::BadName {
+                    path: f.clone(),
+                    field: field.to_string(),
+                    value: value.to_string(),
+                });
+            }
+        }
         out.push(Loaded {
-            name: field("name").unwrap_or(stem),
+            name,
             kind: field("kind").unwrap_or_else(|| "unknown".into()),
             file: f,
             results,
