@@ -46,6 +46,11 @@ bench-quick:
 report:
     cargo run --release -- report
 
+# Fuzz the scenario and eval parsers for ten minutes (mutated shipped scenarios
+# and eval inputs; FUZZ_SEED picks the seed, FUZZ_SECONDS the duration).
+fuzz:
+    FUZZ_SECONDS="${FUZZ_SECONDS:-600}" cargo test --release -p softmax-lab-cli --test fuzz -- --ignored --nocapture
+
 # The exhaustive check of the sigmoid over every finite f32 input (tens of minutes on two cores).
 exhaustive:
     cargo test --release -p softmax-lab --test accuracy -- --ignored --nocapture

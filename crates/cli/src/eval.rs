@@ -14,6 +14,8 @@ use serde_json::value::RawValue;
 use softmax_lab_core::dtype::UnknownDType;
 use softmax_lab_core::text::{format_value, non_finite_name, parse_non_finite, parse_value};
 use softmax_lab_core::{Buffer, DType, Options, Registry, VariantError};
+use softmax_lab_harness::limits::{available_memory_bytes, check_temperature, format_bytes};
+use softmax_lab_harness::scenario::line_column;
 
 /// The arguments of `softmax-lab eval`.
 #[derive(Debug, Clone, clap::Args)]
@@ -46,15 +48,11 @@ pub struct Matrix {
     pub values: Vec<f64>,
 }
 
-/// What is wrong with the text of an input file (indices are 0-based).
+/// What is wrong with the text of an input file, and where (indices 0-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParseError {
+pub enum ParseErrorKind {
     /// Not valid JSON.
     Json {
-        /// Line of the error (1-based, as serde_json reports it).
-        line: usize,
-        /// Column of the error (as serde_json reports it).
-        column: usize,
         /// serde_json's message without its position.
         message: String,
     },
@@ -95,43 +93,80 @@ pub enum ParseError {
         /// A short rendering of what was found.
         found: String,
     },
+    /// The decoded rows would need more memory than is available.
+    TooLarge {
+        /// Rows.
+        rows: usize,
+        /// Row length.
+        n: usize,
+        /// Bytes the decoded input and outputs need.
+        need: u64,
+        /// Bytes available.
+        available: u64,
+    },
 }
 
-impl fmt::Display for ParseError {
+/// What is wrong with the text of an input file, at a 1-based line and column
+/// (the column counted in characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Line of the offending value.
+    pub line: usize,
+    /// Column of the offending value.
+    pub column: usize,
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+}
+
+impl fmt::Display for ParseErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParseError::Json {
-                line,
-                column,
-                message,
-            } => write!(f, "{line}:{column}: {message}"),
-            ParseError::NotAnArray { found } => write!(
+            ParseErrorKind::Json { message } => write!(f, "{message}"),
+            ParseErrorKind::NotAnArray { found } => write!(
                 f,
                 "expected a JSON array of rows (each an array of numbers), found {found}"
             ),
-            ParseError::NoRows => write!(
+            ParseErrorKind::NoRows => write!(
                 f,
                 "the array of rows is empty: expected at least one row of numbers"
             ),
-            ParseError::RowNotAnArray { row, found } => write!(
+            ParseErrorKind::RowNotAnArray { row, found } => write!(
                 f,
                 "row {row} (0-based): expected an array of numbers, found {found}"
             ),
-            ParseError::EmptyRow { row } => write!(
+            ParseErrorKind::EmptyRow { row } => write!(
                 f,
                 "row {row} (0-based) is empty: a row needs at least one element"
             ),
-            ParseError::Ragged { row, len, expected } => write!(
+            ParseErrorKind::Ragged { row, len, expected } => write!(
                 f,
                 "ragged rows: row {row} (0-based) has {len} elements but row 0 has \
                  {expected}; all rows must have the same length"
             ),
-            ParseError::BadElement { row, index, found } => write!(
+            ParseErrorKind::BadElement { row, index, found } => write!(
                 f,
                 "row {row}, element {index} (0-based): expected a number or one of \
                  \"inf\", \"-inf\", \"nan\", found {found}"
             ),
+            ParseErrorKind::TooLarge {
+                rows,
+                n,
+                need,
+                available,
+            } => write!(
+                f,
+                "{rows} rows of {n} elements need about {} decoded, more than the {} \
+                 available: split the input",
+                format_bytes(*need),
+                format_bytes(*available)
+            ),
         }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.kind)
     }
 }
 
@@ -142,9 +177,17 @@ impl std::error::Error for ParseError {}
 pub enum InputErrorKind {
     /// The file could not be read (missing, unreadable, not UTF-8).
     Read(std::io::Error),
+    /// The file is larger than [`MAX_INPUT_BYTES`] (refused unread).
+    TooBig {
+        /// Its size in bytes.
+        bytes: u64,
+    },
     /// Its contents are not a valid batch of rows.
     Parse(ParseError),
 }
+
+/// The largest input (or grad-output) file `eval` reads, bytes.
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
 
 /// An input file that could not be used, with its path.
 #[derive(Debug)]
@@ -160,9 +203,14 @@ impl fmt::Display for InputError {
         let path = self.path.display();
         match &self.kind {
             InputErrorKind::Read(e) => write!(f, "{path}: cannot read: {e}"),
+            InputErrorKind::TooBig { bytes } => write!(
+                f,
+                "{path}: the file is {bytes} bytes; eval reads at most {MAX_INPUT_BYTES} bytes \
+                 ({}): split the input",
+                format_bytes(MAX_INPUT_BYTES)
+            ),
             // "file:line:column: message", the usual compiler style.
-            InputErrorKind::Parse(e @ ParseError::Json { .. }) => write!(f, "{path}:{e}"),
-            InputErrorKind::Parse(e) => write!(f, "{path}: {e}"),
+            InputErrorKind::Parse(e) => write!(f, "{path}:{e}"),
         }
     }
 }
@@ -178,6 +226,9 @@ pub enum EvalError {
     Variant(VariantError),
     /// An input or grad-output file that could not be used.
     Input(InputError),
+    /// A temperature the variant's arithmetic cannot use in this dtype (the message
+    /// gives the limit).
+    Temperature(String),
     /// The grad-output file's shape differs from the input's.
     GradShape {
         /// The grad-output path.
@@ -197,6 +248,7 @@ impl fmt::Display for EvalError {
             EvalError::DType(e) => write!(f, "{e}"),
             EvalError::Variant(e) => write!(f, "{e}"),
             EvalError::Input(e) => write!(f, "{e}"),
+            EvalError::Temperature(m) => write!(f, "--temperature: {m}"),
             EvalError::GradShape {
                 path,
                 input,
@@ -254,77 +306,139 @@ fn json_error(e: &serde_json::Error) -> ParseError {
     let full = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-    ParseError::Json {
-        line: e.line(),
-        column: e.column(),
-        message,
+    ParseError {
+        line: e.line().max(1),
+        column: e.column().max(1),
+        kind: ParseErrorKind::Json { message },
     }
 }
 
-/// Parse JSON text known to be valid and to start with '[' as an array of raw values.
-fn raw_array(text: &str) -> Result<Vec<Box<RawValue>>, ParseError> {
+/// Builds errors located in one text.
+struct Located<'a> {
+    text: &'a str,
+}
+
+impl Located<'_> {
+    /// An error at the start of `part`, a slice of the text.
+    fn at(&self, part: &str, kind: ParseErrorKind) -> ParseError {
+        let offset = (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        let (line, column) = line_column(self.text, offset);
+        ParseError { line, column, kind }
+    }
+}
+
+/// Parse JSON text known to be valid as an array of values borrowed from it.
+fn raw_array(text: &str) -> Result<Vec<&RawValue>, ParseError> {
     serde_json::from_str(text).map_err(|e| json_error(&e))
 }
 
 /// One element's value in `dtype`: a JSON number rounded exactly from its decimal
 /// text, or one of the strings "inf", "-inf", "nan".
-fn parse_element(dtype: DType, raw: &str, row: usize, index: usize) -> Result<f64, ParseError> {
+fn parse_element(dtype: DType, raw: &str) -> Option<f64> {
     let raw = raw.trim();
-    let bad = || ParseError::BadElement {
-        row,
-        index,
-        found: describe(raw),
-    };
     match raw.as_bytes().first() {
         Some(b'"') => {
-            let s: String = serde_json::from_str(raw).map_err(|_| bad())?;
-            parse_non_finite(&s).ok_or_else(bad)
+            let s: String = serde_json::from_str(raw).ok()?;
+            parse_non_finite(&s)
         }
-        Some(b'-' | b'0'..=b'9') => parse_value(dtype, raw).map_err(|_| bad()),
-        _ => Err(bad()),
+        Some(b'-' | b'0'..=b'9') => parse_value(dtype, raw).ok(),
+        _ => None,
     }
 }
 
-/// Parse the text of an input file into a [`Matrix`] of values of `dtype`.
-pub fn parse_matrix(text: &str, dtype: DType) -> Result<Matrix, ParseError> {
+/// Bytes `eval` holds per input element once decoded: the f64 values, the input
+/// and output buffers in the dtype, the output as f64, the same again for a
+/// gradient, and the borrowed text of one row (16 bytes per element).
+pub fn decoded_bytes_per_elem(dtype: DType) -> u64 {
+    2 * (8 + 2 * dtype.size_bytes() as u64 + 8) + 16
+}
+
+/// Parse the text of an input file into a [`Matrix`] of values of `dtype`; rows
+/// that would need more than `available` bytes decoded are refused before decoding.
+pub fn parse_matrix_within(
+    text: &str,
+    dtype: DType,
+    available: Option<u64>,
+) -> Result<Matrix, ParseError> {
+    let cx = Located { text };
     // First the syntax of the whole document, so every syntax error has its position.
-    let whole: Box<RawValue> = serde_json::from_str(text).map_err(|e| json_error(&e))?;
-    let whole = whole.get().trim();
+    let whole: &RawValue = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+    let whole = whole.get();
     if !whole.starts_with('[') {
-        return Err(ParseError::NotAnArray {
-            found: describe(whole),
-        });
+        return Err(cx.at(
+            whole,
+            ParseErrorKind::NotAnArray {
+                found: describe(whole),
+            },
+        ));
     }
     let rows = raw_array(whole)?;
     if rows.is_empty() {
-        return Err(ParseError::NoRows);
+        return Err(cx.at(whole, ParseErrorKind::NoRows));
     }
     let mut n = 0;
-    let mut values = Vec::new();
+    let mut values: Vec<f64> = Vec::new();
     for (r, raw_row) in rows.iter().enumerate() {
-        let raw_row = raw_row.get().trim();
+        let raw_row = raw_row.get();
         if !raw_row.starts_with('[') {
-            return Err(ParseError::RowNotAnArray {
-                row: r,
-                found: describe(raw_row),
-            });
+            return Err(cx.at(
+                raw_row,
+                ParseErrorKind::RowNotAnArray {
+                    row: r,
+                    found: describe(raw_row),
+                },
+            ));
         }
         let elements = raw_array(raw_row)?;
         if elements.is_empty() {
-            return Err(ParseError::EmptyRow { row: r });
+            return Err(cx.at(raw_row, ParseErrorKind::EmptyRow { row: r }));
         }
         if r == 0 {
             n = elements.len();
-            values.reserve(rows.len().saturating_mul(n));
+            let elems = (rows.len() as u64).saturating_mul(n as u64);
+            let need = elems.saturating_mul(decoded_bytes_per_elem(dtype));
+            let too_large = |available: u64| {
+                cx.at(
+                    whole,
+                    ParseErrorKind::TooLarge {
+                        rows: rows.len(),
+                        n,
+                        need,
+                        available,
+                    },
+                )
+            };
+            if let Some(available) = available.filter(|&a| need > a) {
+                return Err(too_large(available));
+            }
+            let fits = usize::try_from(elems)
+                .ok()
+                .and_then(|e| values.try_reserve_exact(e).ok());
+            if fits.is_none() {
+                return Err(too_large(available.unwrap_or(0)));
+            }
         } else if elements.len() != n {
-            return Err(ParseError::Ragged {
-                row: r,
-                len: elements.len(),
-                expected: n,
-            });
+            return Err(cx.at(
+                raw_row,
+                ParseErrorKind::Ragged {
+                    row: r,
+                    len: elements.len(),
+                    expected: n,
+                },
+            ));
         }
         for (i, e) in elements.iter().enumerate() {
-            values.push(parse_element(dtype, e.get(), r, i)?);
+            let v = parse_element(dtype, e.get()).ok_or_else(|| {
+                cx.at(
+                    e.get(),
+                    ParseErrorKind::BadElement {
+                        row: r,
+                        index: i,
+                        found: describe(e.get()),
+                    },
+                )
+            })?;
+            values.push(v);
         }
     }
     Ok(Matrix {
@@ -334,13 +448,36 @@ pub fn parse_matrix(text: &str, dtype: DType) -> Result<Matrix, ParseError> {
     })
 }
 
+/// Parse the text of an input file into a [`Matrix`] of values of `dtype`
+/// (refusing rows that do not fit in the memory available now).
+pub fn parse_matrix(text: &str, dtype: DType) -> Result<Matrix, ParseError> {
+    parse_matrix_within(text, dtype, available_memory_bytes())
+}
+
 /// Read and parse an input file into a [`Matrix`] of values of `dtype`.
 pub fn read_matrix(path: &Path, dtype: DType) -> Result<Matrix, InputError> {
     let err = |kind| InputError {
         path: path.to_path_buf(),
         kind,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(InputErrorKind::Read(e)))?;
+    let read = |e| err(InputErrorKind::Read(e));
+    let bytes = std::fs::metadata(path).map_err(read)?.len();
+    if bytes > MAX_INPUT_BYTES {
+        return Err(err(InputErrorKind::TooBig { bytes }));
+    }
+    let file = std::fs::File::open(path).map_err(read)?;
+    let mut text = String::new();
+    // `take` bounds the read even if the file grows after the size check.
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_INPUT_BYTES + 1),
+        &mut text,
+    )
+    .map_err(read)?;
+    if text.len() as u64 > MAX_INPUT_BYTES {
+        return Err(err(InputErrorKind::TooBig {
+            bytes: text.len() as u64,
+        }));
+    }
     parse_matrix(&text, dtype).map_err(|e| err(InputErrorKind::Parse(e)))
 }
 
@@ -422,6 +559,9 @@ pub fn eval(registry: &Registry, args: &EvalArgs) -> Result<String, EvalError> {
     if t != 1.0 && !info.temperature {
         return Err(VariantError::TemperatureUnsupported(info.id.to_string()).into());
     }
+    if t != 1.0 {
+        check_temperature(t, info, dtype).map_err(EvalError::Temperature)?;
+    }
     if args.grad_output.is_some() && !info.has_backward {
         return Err(VariantError::NoBackward(info.id.to_string()).into());
     }
@@ -502,68 +642,114 @@ mod tests {
         assert_eq!(m.values, vec![f64::INFINITY]);
     }
 
+    /// The kind and place of a parse error.
+    fn parse_err(text: &str) -> (ParseErrorKind, usize, usize) {
+        match parse(text, DType::F64) {
+            Ok(m) => panic!("expected an error for {text}, got {m:?}"),
+            Err(e) => (e.kind, e.line, e.column),
+        }
+    }
+
     #[test]
     fn errors_name_the_place() {
-        assert_eq!(parse("[]", DType::F64), Err(ParseError::NoRows));
+        assert_eq!(parse_err("[]"), (ParseErrorKind::NoRows, 1, 1));
         assert_eq!(
-            parse("[[1],[]]", DType::F64),
-            Err(ParseError::EmptyRow { row: 1 })
+            parse_err("[[1],[]]"),
+            (ParseErrorKind::EmptyRow { row: 1 }, 1, 6)
         );
+        // Structural errors give the line and column of the offending row or element.
         assert_eq!(
-            parse("[[1,2],[3,4],[5]]", DType::F64),
-            Err(ParseError::Ragged {
-                row: 2,
-                len: 1,
-                expected: 2
-            })
+            parse_err("[[1,2],\n [3,4],\n  [5]]"),
+            (
+                ParseErrorKind::Ragged {
+                    row: 2,
+                    len: 1,
+                    expected: 2
+                },
+                3,
+                3
+            )
         );
-        let e = parse("[[1, true]]", DType::F64).unwrap_err();
+        let (kind, line, column) = parse_err("[[1,\n true]]");
         assert!(
-            matches!(&e, ParseError::BadElement { row: 0, index: 1, found } if found == "true"),
-            "{e:?}"
+            matches!(&kind, ParseErrorKind::BadElement { row: 0, index: 1, found } if found == "true"),
+            "{kind:?}"
         );
-        let e = parse("[[1], [2, \"foo\"]]", DType::F64).unwrap_err();
-        assert!(matches!(
-            &e,
-            ParseError::Ragged {
+        assert_eq!((line, column), (2, 2));
+        assert_eq!(
+            parse_err("[[1], [2, \"foo\"]]").0,
+            ParseErrorKind::Ragged {
                 row: 1,
                 len: 2,
                 expected: 1
             }
-        ));
+        );
+        // The column is that of the element's first character (characters, not bytes).
+        let e = parse("[[\"é\", \"foo\"]]", DType::F64).unwrap_err();
+        assert_eq!((e.line, e.column), (1, 3), "{e}");
+        let e = parse("[[1, \"é\"], [\"foo\", 2]]", DType::F64).unwrap_err();
+        assert_eq!((e.line, e.column), (1, 6), "{e}");
         let e = parse("[[\"foo\"]]", DType::F64).unwrap_err().to_string();
         assert!(
-            e.contains("row 0, element 0 (0-based)") && e.contains("\"foo\""),
+            e.starts_with("1:3: row 0, element 0 (0-based)") && e.contains("\"foo\""),
             "{e}"
         );
         for bad in ["null", "[1]", "{}", "\"Inf\"", "[\n 1,\n 2]"] {
             let text = format!("[[{bad}]]");
-            let e = parse(&text, DType::F64).unwrap_err();
+            let (kind, line, column) = parse_err(&text);
             assert!(
                 matches!(
-                    e,
-                    ParseError::BadElement {
+                    kind,
+                    ParseErrorKind::BadElement {
                         row: 0,
                         index: 0,
                         ..
                     }
                 ),
-                "{bad}: {e:?}"
+                "{bad}: {kind:?}"
             );
-            assert!(!e.to_string().contains('\n'), "{e}");
+            assert_eq!((line, column), (1, 3), "{bad}");
+            assert!(!kind.to_string().contains('\n'), "{kind}");
         }
         assert!(matches!(
-            parse("[1, 2]", DType::F64),
-            Err(ParseError::RowNotAnArray { row: 0, .. })
+            parse_err("[1, 2]"),
+            (ParseErrorKind::RowNotAnArray { row: 0, .. }, 1, 2)
         ));
         assert!(matches!(
-            parse("{\"a\": 1}", DType::F64),
-            Err(ParseError::NotAnArray { .. })
+            parse_err(" {\"a\": 1}"),
+            (ParseErrorKind::NotAnArray { .. }, 1, 2)
         ));
         let e = parse("[[1, 2]\n [3 4]]", DType::F64).unwrap_err();
-        assert!(matches!(&e, ParseError::Json { line: 2, .. }), "{e:?}");
+        assert!(
+            matches!(&e.kind, ParseErrorKind::Json { .. }) && e.line == 2,
+            "{e:?}"
+        );
         assert!(e.to_string().starts_with("2:"), "{e}");
         assert!(!e.to_string().contains(" at line "), "{e}");
+    }
+
+    #[test]
+    fn inputs_that_would_not_fit_are_refused_before_decoding() {
+        // 2 rows of 3 f64 elements: 6 × decoded_bytes_per_elem.
+        let need = 6 * decoded_bytes_per_elem(DType::F64);
+        let text = "[[1, 2, 3], [4, 5, \"not a number\"]]";
+        let e = parse_matrix_within(text, DType::F64, Some(need - 1)).unwrap_err();
+        assert_eq!(
+            e.kind,
+            ParseErrorKind::TooLarge {
+                rows: 2,
+                n: 3,
+                need,
+                available: need - 1
+            }
+        );
+        assert_eq!((e.line, e.column), (1, 1));
+        // With enough memory the same text is decoded (and its bad element found).
+        let e = parse_matrix_within(text, DType::F64, Some(need)).unwrap_err();
+        assert!(
+            matches!(e.kind, ParseErrorKind::BadElement { row: 1, .. }),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -66,6 +66,22 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         .context("writing to stdout")
 }
 
+/// The error and its causes joined by ": ", each cause left out when the text so
+/// far already says it (our errors print their source, e.g. `cannot read: {source}`,
+/// so anyhow's `{:#}` would print an OS error twice).
+fn chain(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.is_empty() {
+            line = text;
+        } else if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+    }
+    line
+}
+
 fn main() -> ExitCode {
     // candle sizes its matmul thread count from num_cpus::get_physical() on every
     // call, re-reading /proc/cpuinfo each time, unless RAYON_NUM_THREADS is set
@@ -81,7 +97,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let lines = match e.downcast_ref::<Invalid>() {
                 Some(Invalid(lines)) => lines.clone(),
-                None => vec![format!("{e:#}")],
+                None => vec![chain(&e)],
             };
             for line in lines {
                 // One line per error, whatever the messages inside contain.

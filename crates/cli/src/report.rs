@@ -59,6 +59,9 @@ pub fn report(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         .results
         .clone()
         .unwrap_or_else(|| out_dir.join("results"));
+    // Bad results are refused before anything is created under OUT (the lock file
+    // included); they are read again under the lock for the report itself.
+    softmax_lab_report::load(&results_dir)?;
     let _lock = softmax_lab_results::OutLock::acquire(&out_dir)
         .map_err(|e| crate::run::Invalid(vec![e]))?;
     render(results_dir, out_dir, out).map(|_| ())

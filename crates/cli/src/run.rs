@@ -7,7 +7,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use softmax_lab_core::Registry;
-use softmax_lab_harness::{load_all, resolve_paths, run_scenario, HarnessError, RunOptions};
+use softmax_lab_harness::limits::{format_bytes, Limits};
+use softmax_lab_harness::run::load_all_with_limits;
+use softmax_lab_harness::scenario::peak_memory;
+use softmax_lab_harness::{resolve_paths, run_scenario, HarnessError, RunOptions};
 use softmax_lab_results::file::{clean_leftovers, plain_io, precheck_dir, OutLock};
 
 /// Where `run` and `validate` look when given no files (relative to the current directory).
@@ -26,6 +29,9 @@ pub struct RunArgs {
     /// Output directory; results go to OUT/results/ [default: reports]
     #[arg(long, value_name = "OUT")]
     pub out: Option<PathBuf>,
+    /// Most memory a scenario may need (estimated peak), e.g. 8G [default: the memory available now]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
 }
 
 /// The arguments of `softmax-lab validate`.
@@ -33,6 +39,14 @@ pub struct RunArgs {
 pub struct ValidateArgs {
     /// Scenario files or directories of them (default: every *.toml in scenarios/).
     pub paths: Vec<PathBuf>,
+    /// Most memory a scenario may need (estimated peak), e.g. 8G [default: the memory available now]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// `--max-memory`'s value: bytes with an optional K, M, G or T suffix.
+fn parse_size(text: &str) -> Result<u64, String> {
+    softmax_lab_harness::limits::parse_size(text)
 }
 
 /// One or more invalid scenario files: one self-contained line each.
@@ -61,27 +75,31 @@ fn paths(given: &[PathBuf]) -> Result<Vec<PathBuf>, Invalid> {
 fn load(
     given: &[PathBuf],
     registry: &Registry,
+    max_memory: Option<u64>,
 ) -> Result<Vec<softmax_lab_harness::ScenarioFile>, Invalid> {
     let files = paths(given)?;
-    load_all(&files, registry)
+    load_all_with_limits(&files, registry, &Limits::with_max_memory(max_memory))
         .map_err(|errors| Invalid(errors.iter().map(|e| e.to_string()).collect()))
 }
 
 /// Check scenario files without running anything; returns the report for stdout.
 pub fn validate(registry: &Registry, args: &ValidateArgs) -> Result<String, Invalid> {
-    let files = load(&args.paths, registry)?;
+    let files = load(&args.paths, registry, args.max_memory)?;
     let mut out = String::new();
     for f in &files {
         let s = &f.full;
         out += &format!(
-            "ok {} ({}, {}): {} variants x {} dtypes, {} points ({} quick)\n",
+            "ok {} ({}, {}): {} variants x {} dtypes, {} points ({} quick), \
+             peak memory ~{} ({} quick)\n",
             s.source.display(),
             s.name,
             s.kind.name(),
             s.variants.len(),
             s.dtypes.len(),
             points(s),
-            points(&f.quick)
+            points(&f.quick),
+            format_bytes(peak_memory(s).bytes),
+            format_bytes(peak_memory(&f.quick).bytes)
         );
     }
     Ok(out)
@@ -138,7 +156,7 @@ pub fn expected_duration(
 /// Validate every file, then run each scenario, writing a summary to `out` as each
 /// one finishes.
 pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let files = load(&args.paths, registry)?;
+    let files = load(&args.paths, registry, args.max_memory)?;
     let opts = RunOptions {
         quick: args.quick,
         out_dir: args

@@ -504,3 +504,191 @@ fn list_rows_from_the_library() {
     let table = softmax_lab_cli::list::format_table(&rows);
     assert_eq!(table, run(&["list"]).stdout);
 }
+
+// ---------------------------------------------------------------------------------
+// Issue 18: bad input is located, bounded and never aborts or escapes --out.
+
+/// A valid accuracy scenario whose line `line` (1-based) is replaced.
+fn scenario_with(line: usize, replacement: &str) -> String {
+    const BASE: &str = "name = \"t\"\nkind = \"accuracy\"\nvariants = [\"stable\"]\n\
+        dtypes = [\"f32\"]\nseed = 1\nn = [8]\nrows = 2\n\n[[generators]]\ndist = \"normal\"\n";
+    BASE.lines()
+        .enumerate()
+        .map(|(i, l)| if i + 1 == line { replacement } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+const THROUGHPUT: &str = "name = \"tp\"\nkind = \"throughput\"\nvariants = [\"stable\"]\n\
+    dtypes = [\"f32\"]\nseed = 1\nn = [64]\n\n[[generators]]\ndist = \"normal\"\n\n\
+    [throughput]\nthreads = [1, 100000]\n";
+
+#[test]
+fn validate_prints_the_peak_memory_and_refuses_sizes_that_do_not_fit() {
+    let s = Scratch::new("sizes");
+    let ok = s.file("ok.toml", &scenario_with(0, ""));
+    let r = run(&["validate", ok.to_str().unwrap_or_default()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("1 points (1 quick), peak memory ~64.0 MiB (64.0 MiB quick)"),
+        "{}",
+        r.stdout
+    );
+    // n = 1e12 (issue 18: validated, then SIGABRT in run): refused at the value.
+    let big_n = s.file("big_n.toml", &scenario_with(6, "n = [8, 1000000000000]"));
+    let big_n_arg = big_n.to_str().unwrap_or_default();
+    let out = s.dir.join("out");
+    for args in [
+        vec!["validate", big_n_arg],
+        vec!["run", big_n_arg, "--out", out.to_str().unwrap_or_default()],
+    ] {
+        assert_error(
+            &run(&args),
+            &["big_n.toml:6:9: ", "`n` makes the run need about", "TiB"],
+        );
+    }
+    assert!(!out.exists(), "run wrote before failing");
+    let big_rows = s.file("big_rows.toml", &scenario_with(7, "rows = 1000000000000"));
+    assert_error(
+        &run(&["validate", big_rows.to_str().unwrap_or_default()]),
+        &["big_rows.toml:7:8: ", "`rows`"],
+    );
+    // --max-memory replaces the machine's figure, both ways.
+    let ok_arg = ok.to_str().unwrap_or_default();
+    assert_error(
+        &run(&["validate", ok_arg, "--max-memory", "1M"]),
+        &["ok.toml:", "more than the 1.0 MiB it may use"],
+    );
+    assert_eq!(run(&["validate", ok_arg, "--max-memory", "1G"]).code, 0);
+    // An argument error is clap's (usage lines follow), still exit 2.
+    let r = run(&["validate", ok_arg, "--max-memory", "lots"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("invalid size 'lots'"), "{}", r.stderr);
+    // A thread count beyond the cap (issue 18: 100000 spawned ~6,600 threads).
+    let threads = s.file("threads.toml", THROUGHPUT);
+    assert_error(
+        &run(&["validate", threads.to_str().unwrap_or_default()]),
+        &["threads.toml:12:15: ", "must be <= 256", "100000"],
+    );
+    let fine = s.file("fine.toml", &THROUGHPUT.replace("100000", "256"));
+    assert_eq!(
+        run(&["validate", fine.to_str().unwrap_or_default()]).code,
+        0
+    );
+}
+
+#[test]
+fn report_refuses_names_that_would_leave_out() {
+    let s = Scratch::new("pwned");
+    let results = s.dir.join("a/b/results");
+    std::fs::create_dir_all(&results).unwrap_or_else(|e| panic!("{e}"));
+    let json = r#"{"schema_version": 2, "scenario": {"name": "../../pwned", "kind": "overflow"},
+        "machine": {"cpu_model": "x", "cores": 1, "os": "x", "rustc": "x", "git_commit": "x",
+        "git_dirty": false, "date": "x"}, "elapsed_s": 1.0, "tables": [], "variants": [],
+        "files": [], "generation": "g"}"#;
+    std::fs::write(results.join("evil.json"), json).unwrap_or_else(|e| panic!("{e}"));
+    let out = s.dir.join("a/b/out");
+    let r = run(&[
+        "report",
+        "--results",
+        results.to_str().unwrap_or_default(),
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_error(&r, &["evil.json", "scenario.name", "../../pwned"]);
+    assert!(!out.exists());
+}
+
+#[test]
+fn temperatures_the_arithmetic_cannot_use_are_refused_with_the_limit() {
+    let s = Scratch::new("temperature");
+    let x = s.file("x.json", "[[1.0, 2.0, 3.0]]");
+    // Issue 18: T = 1e-320 gave all NaN in f32; stable_simd in f16 at 1e-40 gave zeros.
+    assert_error(
+        &eval("stable", "f32", &x, &["--temperature", "1e-320"]),
+        &["--temperature", "computes in f32", "must be >= 2.93"],
+    );
+    assert_error(
+        &eval("stable_simd", "f16", &x, &["--temperature", "1e-40"]),
+        &["computes in f32", "must be >= 2.93"],
+    );
+    assert_error(
+        &eval("naive", "f16", &x, &["--temperature", "1e-5"]),
+        &["computes in f16", "must be >= 1.5"],
+    );
+    assert_eq!(
+        eval("stable", "f32", &x, &["--temperature", "1e-38"]).code,
+        0
+    );
+    assert_eq!(eval("naive", "f16", &x, &["--temperature", "1e-4"]).code, 0);
+    let toml = s.file(
+        "t.toml",
+        &(scenario_with(0, "") + "\n[sweep.temperature]\nvalues = [1.0, 1e-320]\n"),
+    );
+    assert_error(
+        &run(&["validate", toml.to_str().unwrap_or_default()]),
+        &["t.toml:13:16: ", "temperature 1e-320", "must be >="],
+    );
+}
+
+#[test]
+fn messages_are_located_single_and_bounded() {
+    let s = Scratch::new("messages");
+    // eval structural errors give line:column.
+    let ragged = s.file("ragged.json", "[[1, 2],\n [3, 4],\n  [5]]");
+    assert_error(
+        &eval("stable", "f32", &ragged, &[]),
+        &["ragged.json:3:3: ragged rows"],
+    );
+    let boolean = s.file("bool.json", "[[1,\n  true]]");
+    assert_error(
+        &eval("stable", "f32", &boolean, &[]),
+        &["bool.json:2:3: row 0, element 1"],
+    );
+    // Non-UTF-8 and UTF-16 scenario files: the byte's line:column.
+    let mut latin1 = b"# caf\xE9\n".to_vec();
+    latin1.extend_from_slice(scenario_with(0, "").as_bytes());
+    let latin1_path = s.dir.join("latin1.toml");
+    std::fs::write(&latin1_path, &latin1).unwrap_or_else(|e| panic!("{e}"));
+    assert_error(
+        &run(&["validate", latin1_path.to_str().unwrap_or_default()]),
+        &["latin1.toml:1:6: ", "byte 0xE9", "UTF-8"],
+    );
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in "kind = \"accuracy\"\n".encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    let utf16_path = s.dir.join("utf16.toml");
+    std::fs::write(&utf16_path, &utf16).unwrap_or_else(|e| panic!("{e}"));
+    assert_error(
+        &run(&["validate", utf16_path.to_str().unwrap_or_default()]),
+        &["utf16.toml:1:1: ", "UTF-16", "save it as UTF-8"],
+    );
+    // `rows = ` at the end of the file: a message, not an empty one.
+    let cut = s.file("cut.toml", "kind = \"accuracy\"\nrows = ");
+    let r = run(&["validate", cut.to_str().unwrap_or_default()]);
+    assert_error(&r, &["cut.toml:2:", "expected a value"]);
+    assert!(!r.stderr.trim_end().ends_with(':'), "{}", r.stderr);
+    // An OS error is printed once.
+    let missing = s.dir.join("missing");
+    let r = run(&["report", "--results", missing.to_str().unwrap_or_default()]);
+    assert_error(&r, &["missing: cannot read: "]);
+    assert_eq!(r.stderr.matches("os error").count(), 1, "{}", r.stderr);
+    // Oversized files are refused before they are read (sparse files: no disk used).
+    let huge = s.dir.join("huge.toml");
+    let f = std::fs::File::create(&huge).unwrap_or_else(|e| panic!("{e}"));
+    f.set_len(50 << 20).unwrap_or_else(|e| panic!("{e}"));
+    assert_error(
+        &run(&["validate", huge.to_str().unwrap_or_default()]),
+        &["huge.toml:1:1: ", "52428800 bytes", "at most 1048576"],
+    );
+    let huge_json = s.dir.join("huge.json");
+    let f = std::fs::File::create(&huge_json).unwrap_or_else(|e| panic!("{e}"));
+    f.set_len(65 << 20).unwrap_or_else(|e| panic!("{e}"));
+    assert_error(
+        &eval("stable", "f32", &huge_json, &[]),
+        &["huge.json: the file is 68157440 bytes", "at most 67108864"],
+    );
+}

@@ -70,8 +70,11 @@ impl Format {
             return x;
         }
         let q = self.quantum_exponent(exponent_of(x) as i64) as i32;
-        // x / 2^q and back are exact: q stays within [-1074, 1023] for every format.
-        let r = (x * pow2(-q)).round_ties_even() * pow2(q);
+        // x / 2^q and back are exact: q stays within [-1074, 1023] for every format,
+        // and each scaling goes in two halves, since 2^-q alone leaves f64's range
+        // for q < -1023 (f64 values below 2^-971).
+        let scale = |v: f64, e: i32| v * pow2(e / 2) * pow2(e - e / 2);
+        let r = scale(scale(x, -q).round_ties_even(), q);
         if r.abs() > self.max_finite() {
             f64::INFINITY.copysign(x)
         } else {
@@ -479,6 +482,12 @@ mod tests {
         assert_eq!(f.round_f64(pow2(-25) * 1.0001), pow2(-24));
         // Overflow: max + half an ulp rounds to inf, just below stays.
         assert_eq!(f.round_f64(65520.0), f64::INFINITY);
+        // f64 is its own format at every magnitude, the smallest included (2^-q
+        // left the range below 2^-971 and gave inf).
+        let d = DType::F64.format();
+        for x in [1e-300, -3e-310, 5e-324, f64::MIN_POSITIVE, 1e300, f64::MAX] {
+            assert_eq!(d.round_f64(x), x, "{x:e}");
+        }
         assert_eq!(f.round_f64(65519.99), 65504.0);
         assert_eq!(f.round_f64(-1e9), f64::NEG_INFINITY);
     }

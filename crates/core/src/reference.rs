@@ -59,9 +59,18 @@ pub fn log_softmax(x: &[f64], t: f64) -> Vec<Xd> {
     let RowClass::Finite(max) = class else {
         unreachable!("special rows returned above")
     };
-    let (z, _, s) = shifted(x, max, t);
-    let ln_s = s.ln();
-    z.into_iter().map(|zi| Xd::from_dd(zi.sub(ln_s))).collect()
+    // ln Σ exp(z_j) = ln1p(s'), s' the sum without the first maximum (z_k = 0
+    // exactly): ln of the pair 1 + s' would drop s' below 2^-106, and with it the
+    // dominant entry of a nearly one-hot row (exactly −ln1p(s') ≈ −s').
+    let (z, e, _) = shifted(x, max, t);
+    let k = z.iter().position(|zi| zi.hi == 0.0).unwrap_or(0);
+    let tail = e
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != k)
+        .fold(Xd::ZERO, |acc, (_, &ej)| acc.add(ej));
+    let ln_s = tail.ln_1p();
+    z.into_iter().map(|zi| Xd::from_dd(zi).sub(ln_s)).collect()
 }
 
 /// The logistic function 1 / (1 + e^−x).
@@ -463,6 +472,24 @@ mod tests {
         assert_eq!(sigmoid_derivative(0.0).to_f64(), 0.25);
         // σ'(20) = e^-20 / (1 + e^-20)^2 (mpmath, rounded to f64).
         assert_eq!(sigmoid_derivative(20.0).to_f64(), 2.061153613941849e-09);
+    }
+
+    #[test]
+    fn log_softmax_keeps_the_dominant_entry_of_nearly_one_hot_rows() {
+        // −ln1p(e^-50 + e^-60 + e^-70) and −ln1p(e^-434) (mpmath, 60 digits, rounded
+        // to f64): ln of the pair 1 + s' gave 0 for both.
+        let z = f(&log_softmax(&[0.0, -50.0, -60.0, -70.0], 1.0));
+        assert_eq!(z[0], -1.9288374170469944e-22);
+        let z = f(&log_softmax(&[0.0, -434.0], 1.0));
+        assert_eq!(z, [-3.282425319641051e-189, -434.0]);
+        // A tie: the other maximum contributes 1, so both get −ln 2.
+        let z = f(&log_softmax(&[3.0, 3.0], 1.0));
+        assert_eq!(z, [-std::f64::consts::LN_2, -std::f64::consts::LN_2]);
+        // The series and the direct branch of ln_1p meet at 2^-10 (mpmath).
+        let below = Xd::from_f64(0.0009765625 * 0.999).ln_1p().to_f64();
+        let above = Xd::from_f64(0.0009765625 * 1.001).ln_1p().to_f64();
+        assert_eq!(below, 0.0009751103628234539);
+        assert_eq!(above, 0.0009770615823356495);
     }
 
     #[test]

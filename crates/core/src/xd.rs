@@ -460,6 +460,34 @@ impl Xd {
         y.add(el)
     }
 
+    /// ln(1 + x) for x ≥ 0, to about 2^-95 relative however small x is (ln of the
+    /// pair 1 + x would keep only the part of x above 2^-106). Below 2^-10 the
+    /// series x − x²/2 + x³/3 − …, summed until a term falls 2^-110 below the sum
+    /// (at most a dozen terms); above, ln(1 + x) with 1 + x held to 2^-106
+    /// absolutely, which is 2^-96 of x. NaN for negative or NaN x.
+    pub fn ln_1p(self) -> Xd {
+        if self.m.hi.is_nan() || self.m.hi < 0.0 {
+            return Xd::NAN;
+        }
+        if self.m.hi == 0.0 || self.m.hi.is_infinite() {
+            return self;
+        }
+        if self.exp >= -10 {
+            return Xd::from_dd(Xd::ONE.add(self).ln());
+        }
+        let mut sum = self;
+        let mut power = self;
+        for k in 2..64 {
+            power = power.mul(self).neg();
+            let term = power.div(Xd::from_f64(k as f64));
+            sum = sum.add(term);
+            if term.exp < sum.exp - 110 {
+                break;
+            }
+        }
+        sum
+    }
+
     /// Compare magnitudes-with-sign; None when either is NaN.
     pub fn partial_cmp(self, b: Xd) -> Option<Ordering> {
         if self.is_nan() || b.is_nan() {

@@ -126,25 +126,31 @@ pub fn generate(
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<f64>, GenerateError> {
     let f = dtype.format();
-    let len = n * rows;
+    // A size the allocator refuses is an error here, not an abort of the process.
+    let too_large = || bad(dist.name())(format!("cannot allocate {n} x {rows} values"));
+    let len = n.checked_mul(rows).ok_or_else(too_large)?;
+    let mut v: Vec<f64> = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| too_large())?;
     let raw: Vec<f64> = match *dist {
         Dist::Normal { mean, std } => {
             let d = normal("normal", mean, std)?;
-            (0..len).map(|_| d.sample(rng) * scale).collect()
+            v.extend((0..len).map(|_| d.sample(rng) * scale));
+            v
         }
         Dist::Uniform { low, high } => {
             let d = Uniform::new(low, high).map_err(|e| bad("uniform")(e.to_string()))?;
-            (0..len).map(|_| d.sample(rng) * scale).collect()
+            v.extend((0..len).map(|_| d.sample(rng) * scale));
+            v
         }
         Dist::Cauchy { location, width } => {
             let d = Cauchy::new(location, width).map_err(|e| bad("cauchy")(e.to_string()))?;
-            (0..len).map(|_| d.sample(rng) * scale).collect()
+            v.extend((0..len).map(|_| d.sample(rng) * scale));
+            v
         }
         Dist::Spike { height, std } => {
             let d = normal("spike", 0.0, std)?;
             let at =
                 DiscreteUniform::new(0, n as i64 - 1).map_err(|e| bad("spike")(e.to_string()))?;
-            let mut v = Vec::with_capacity(len);
             for _ in 0..rows {
                 let k: i64 = at.sample(rng);
                 let start = v.len();
@@ -162,12 +168,11 @@ pub fn generate(
             };
             let k = DiscreteUniform::new(-(ulps as i64), ulps as i64)
                 .map_err(|e| bad("near_ties")(e.to_string()))?;
-            (0..len)
-                .map(|_| {
-                    let j: i64 = k.sample(rng);
-                    c + j as f64 * step
-                })
-                .collect()
+            v.extend((0..len).map(|_| {
+                let j: i64 = k.sample(rng);
+                c + j as f64 * step
+            }));
+            v
         }
         Dist::Linspace { low, high } => {
             let row: Vec<f64> = (0..n)
@@ -180,12 +185,12 @@ pub fn generate(
                     (low + t * (high - low)) * scale
                 })
                 .collect();
-            (0..rows).flat_map(|_| row.iter().copied()).collect()
+            v.extend((0..rows).flat_map(|_| row.iter().copied()));
+            v
         }
         Dist::Masked { fraction, std } => {
             let d = normal("masked", 0.0, std)?;
             let m = Bernoulli::new(fraction).map_err(|e| bad("masked")(e.to_string()))?;
-            let mut v = Vec::with_capacity(len);
             for _ in 0..rows {
                 let start = v.len();
                 for _ in 0..n {

@@ -10,6 +10,8 @@
 //!   measurement kind; each takes variants and inputs and returns records.
 //! - [`results`], [`stats`], [`machine`]: re-exported from `softmax-lab-results`
 //!   (the results model the report reads without building any measurement).
+//! - [`limits`]: a scenario's peak-memory estimate, the memory a run may use, the
+//!   thread cap.
 //! - [`run`]: resolving files, validating them all, running, writing.
 //!
 //! Not here: any variant (the caller passes a [`Registry`]), the reference and the
@@ -18,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod generate;
+pub mod limits;
 pub mod measure_accuracy;
 pub mod measure_claims;
 pub mod measure_gradients;

@@ -94,10 +94,19 @@ pub fn load_all(
     paths: &[PathBuf],
     registry: &Registry,
 ) -> Result<Vec<ScenarioFile>, Vec<HarnessError>> {
+    load_all_with_limits(paths, registry, &crate::limits::Limits::machine())
+}
+
+/// [`load_all`] with each scenario's sizes checked against `limits`.
+pub fn load_all_with_limits(
+    paths: &[PathBuf],
+    registry: &Registry,
+    limits: &crate::limits::Limits,
+) -> Result<Vec<ScenarioFile>, Vec<HarnessError>> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
-        match scenario::load(p, registry) {
+        match scenario::load_with_limits(p, registry, limits) {
             Ok(f) => {
                 if let Some(first) = files
                     .iter()

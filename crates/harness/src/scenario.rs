@@ -36,6 +36,8 @@ use toml::Spanned;
 
 pub use softmax_lab_results::Kind;
 
+use crate::limits::{estimate, format_bytes, Estimate, Limits, Term, MAX_THREADS};
+
 /// How a throughput scenario times its cases (the `[throughput]` section).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ThroughputSpec {
@@ -669,13 +671,19 @@ fn generator(cx: &Ctx, g: &S<RawGenerator>) -> Result<Generator, ScenarioError> 
     Ok(Generator { name, dist })
 }
 
-/// A name used in file names and CSV cells: lowercase letters, digits, `_`, `-`.
+/// The scenario-name rule, for every name that becomes part of a file name or a
+/// CSV cell: non-empty, only lowercase ASCII letters, digits, `_` and `-` (so no
+/// path separator, no `..`, nothing a shell or a file system treats specially).
+pub fn is_valid_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// A name used in file names and CSV cells: see [`is_valid_name`].
 fn label(cx: &Ctx, s: &S<String>, what: &str) -> Result<String, ScenarioError> {
     let v = s.get_ref();
-    let ok = !v.is_empty()
-        && v.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if ok {
+    if is_valid_name(v) {
         Ok(v.clone())
     } else {
         Err(cx.err(
@@ -710,6 +718,26 @@ fn temperature_span(sweep: Option<&RawSweep>) -> Option<Range<usize>> {
     sweep.and_then(|s| s.temperature.as_ref().map(|t| t.span()))
 }
 
+/// The span of the temperature value `t` of a sweep (its `values` entry, else its
+/// `from`/`to`, else the whole axis), for errors about one temperature.
+fn temperature_value_span(sweep: Option<&RawSweep>, t: f64) -> Option<Range<usize>> {
+    let g = sweep?.temperature.as_ref()?;
+    let r = g.get_ref();
+    let listed = r
+        .values
+        .iter()
+        .flat_map(|v| v.get_ref().iter())
+        .chain(r.from.iter())
+        .chain(r.to.iter());
+    Some(
+        listed
+            .filter(|v| *v.get_ref() == t)
+            .map(|v| v.span())
+            .next()
+            .unwrap_or(g.span()),
+    )
+}
+
 /// Whether the reference gives per-output exact values for `function`: it does
 /// unless its output on a plain finite row is NaN (a random sample such as
 /// Gumbel-softmax, scored by its statistics elsewhere).
@@ -719,12 +747,33 @@ pub fn has_reference(function: softmax_lab_core::Function) -> bool {
         .all(|v| !v.is_nan())
 }
 
-/// Parse and validate the text of a scenario file into its full and quick forms.
+/// Parse and validate the text of a scenario file into its full and quick forms,
+/// checking its sizes against the memory this machine has available.
 pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFile, ScenarioError> {
+    parse_with_limits(path, text, registry, &Limits::machine())
+}
+
+/// [`parse`], checking sizes against `limits`: a field whose value makes the
+/// estimated peak memory ([`crate::limits::estimate`]) exceed the limit is an error
+/// at that field.
+pub fn parse_with_limits(
+    path: &Path,
+    text: &str,
+    registry: &Registry,
+    limits: &Limits,
+) -> Result<ScenarioFile, ScenarioError> {
     let cx = Ctx { path, text };
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        cx.err(span, e.message().trim().replace('\n', " "))
+        let message = e.message().trim().replace('\n', " ");
+        // toml gives no message for a value cut off by the end of the file (`rows = `).
+        let message = if message.is_empty() {
+            "expected a value (a number, string, array or table) here; the file may be cut off"
+                .to_string()
+        } else {
+            message
+        };
+        cx.err(span, message)
     })?;
 
     let name = match &raw.name {
@@ -1067,7 +1116,25 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         .iter()
         .filter_map(|id| registry.get(id).ok())
         .any(|v| v.info().temperature);
-    let check_temperature = |t: &[f64], sweep: Option<&RawSweep>| {
+    let tempered: Vec<softmax_lab_core::VariantInfo> = variants
+        .iter()
+        .filter_map(|id| registry.get(id).ok())
+        .map(|v| v.info().clone())
+        .filter(|info| info.temperature)
+        .collect();
+    let check_temperature = |t: &[f64], sweep: Option<&RawSweep>, dtypes: &[DType]| {
+        // Each temperature must be usable in the arithmetic of every variant and dtype
+        // it runs in (1/T finite there).
+        for info in &tempered {
+            for &d in dtypes.iter().filter(|d| info.dtypes.contains(d)) {
+                for &t in t.iter().filter(|&&t| t != 1.0) {
+                    if let Err(message) = crate::limits::check_temperature(t, info, d) {
+                        let span = temperature_value_span(sweep, t).unwrap_or(0..0);
+                        return Err(cx.err(span, message));
+                    }
+                }
+            }
+        }
         if !takes_temperature && t.iter().any(|&t| t != 1.0) {
             let span = temperature_span(sweep).unwrap_or(0..0);
             return Err(cx.err(
@@ -1079,7 +1146,7 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         }
         Ok(())
     };
-    check_temperature(&temperature, raw_sweep)?;
+    check_temperature(&temperature, raw_sweep, &dtypes)?;
 
     let tiny_grad_threshold = match &raw.tiny_grad_threshold {
         None => 1e-8,
@@ -1155,7 +1222,7 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         quick_sweep,
         (thinned(&full.scale), thinned(&full.temperature)),
     )?;
-    check_temperature(&quick_temperature, quick_sweep)?;
+    check_temperature(&quick_temperature, quick_sweep, &quick_dtypes)?;
     let quick_throughput = match (&full.throughput, q) {
         (Some(t), q) => Some(quick_throughput_spec(&cx, t, q)?),
         (None, _) => None,
@@ -1177,7 +1244,101 @@ pub fn parse(path: &Path, text: &str, registry: &Registry) -> Result<ScenarioFil
         quick: true,
         ..full.clone()
     };
+    let raw_t = raw.throughput.as_ref().map(|t| t.get_ref());
+    let full_spans = SizeSpans {
+        n: raw.n.as_ref(),
+        rows: raw.rows.as_ref(),
+        bytes_per_case: raw_t.and_then(|t| t.bytes_per_case.as_ref()),
+        hsoftmax_vocab: raw_t.and_then(|t| t.hsoftmax_vocab.as_ref()),
+        hsoftmax_dim: raw_t.and_then(|t| t.hsoftmax_dim.as_ref()),
+        fallback: raw.kind.span(),
+    };
+    check_memory(&cx, &full, &full_spans, limits)?;
+    let quick_spans = SizeSpans {
+        n: q.and_then(|q| q.n.as_ref()).or(full_spans.n),
+        rows: q.and_then(|q| q.rows.as_ref()).or(full_spans.rows),
+        bytes_per_case: q
+            .and_then(|q| q.bytes_per_case.as_ref())
+            .or(full_spans.bytes_per_case),
+        hsoftmax_vocab: q
+            .and_then(|q| q.hsoftmax_vocab.as_ref())
+            .or(full_spans.hsoftmax_vocab),
+        ..full_spans
+    };
+    check_memory(&cx, &quick, &quick_spans, limits)?;
     Ok(ScenarioFile { full, quick })
+}
+
+/// Where the size fields of one form of a scenario are written (for errors).
+struct SizeSpans<'a> {
+    n: Option<&'a S<Vec<S<i64>>>>,
+    rows: Option<&'a S<i64>>,
+    bytes_per_case: Option<&'a S<i64>>,
+    hsoftmax_vocab: Option<&'a S<Vec<S<i64>>>>,
+    hsoftmax_dim: Option<&'a S<i64>>,
+    fallback: Range<usize>,
+}
+
+/// The last-level cache size the estimate assumes (the machine's, else 64 MiB).
+fn llc_for_estimate() -> u64 {
+    static LLC: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *LLC.get_or_init(|| crate::measure_throughput::llc_bytes().map_or(64 << 20, |b| b as u64))
+}
+
+/// The estimated peak memory of a scenario form.
+pub fn peak_memory(s: &Scenario) -> Estimate {
+    estimate(s, llc_for_estimate())
+}
+
+/// An error at the field that makes `s` exceed `limits`, if it does.
+fn check_memory(
+    cx: &Ctx,
+    s: &Scenario,
+    spans: &SizeSpans,
+    limits: &Limits,
+) -> Result<(), ScenarioError> {
+    let Some(max) = limits.max_memory_bytes else {
+        return Ok(());
+    };
+    let e = peak_memory(s);
+    if e.bytes <= max {
+        return Ok(());
+    }
+    let in_list = |list: Option<&S<Vec<S<i64>>>>, v: usize| {
+        list.and_then(|l| {
+            l.get_ref()
+                .iter()
+                .find(|x| *x.get_ref() == v as i64)
+                .map(|x| x.span())
+        })
+    };
+    let (field, span) = match e.term {
+        Term::N(n) => ("n", in_list(spans.n, n)),
+        Term::Rows => ("rows", spans.rows.map(|r| r.span())),
+        Term::BytesPerCase => (
+            "throughput.bytes_per_case",
+            spans.bytes_per_case.map(|r| r.span()),
+        ),
+        Term::HsoftmaxVocab(v) => (
+            "throughput.hsoftmax_vocab",
+            in_list(spans.hsoftmax_vocab, v),
+        ),
+        Term::HsoftmaxDim => (
+            "throughput.hsoftmax_dim",
+            spans.hsoftmax_dim.map(|r| r.span()),
+        ),
+        Term::Base => ("the scenario", None),
+    };
+    Err(cx.err(
+        span.unwrap_or_else(|| spans.fallback.clone()),
+        format!(
+            "{}`{field}` makes the run need about {} of memory (estimated peak), more than the \
+             {} it may use (the memory available now, or --max-memory): make it smaller",
+            if s.quick { "in the --quick form, " } else { "" },
+            format_bytes(e.bytes),
+            format_bytes(max)
+        ),
+    ))
 }
 
 /// Default timed samples per throughput case.
@@ -1240,7 +1401,24 @@ fn throughput_spec(cx: &Ctx, raw: Option<&RawThroughput>) -> Result<ThroughputSp
                 t.span(),
                 "`throughput.threads` is empty: list thread counts (0 = every core), e.g. [1, 0]",
             )),
-            Some(t) => count_list(cx, t, "throughput.threads", 0)?,
+            Some(t) => {
+                let threads = count_list(cx, t, "throughput.threads", 0)?;
+                if let Some(x) = t
+                    .get_ref()
+                    .iter()
+                    .find(|x| *x.get_ref() > MAX_THREADS as i64)
+                {
+                    return Err(cx.err(
+                        x.span(),
+                        format!(
+                            "`throughput.threads` values must be <= {MAX_THREADS} (0 = every \
+                             core), got {}",
+                            x.get_ref()
+                        ),
+                    ));
+                }
+                threads
+            }
             None => vec![1, 0],
         };
     let bytes_per_case = match raw.and_then(|r| r.bytes_per_case.as_ref()) {
@@ -1402,13 +1580,82 @@ fn quick_throughput_spec(
     })
 }
 
-/// Read and parse one scenario file.
+/// The largest scenario file read, bytes: the shipped ones are under 4 KiB; a
+/// larger file is refused before it is read (parsing costs tens of times its size).
+pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
+
+/// The text of a scenario file's bytes, or an error at the first byte that is not
+/// UTF-8 (its line and column counted in the valid text before it).
+pub fn decode(path: &Path, bytes: &[u8]) -> Result<String, ScenarioError> {
+    let at = |offset: usize, message: String| {
+        let valid = std::str::from_utf8(&bytes[..offset]).unwrap_or_default();
+        let cx = Ctx { path, text: valid };
+        cx.err(offset..offset, message)
+    };
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(at(
+            0,
+            "the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8"
+                .to_string(),
+        ));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(e) => {
+            let offset = e.valid_up_to();
+            Err(at(
+                offset,
+                format!(
+                    "byte 0x{:02X} (offset {offset}) is not UTF-8: a scenario file must be UTF-8 text",
+                    bytes.get(offset).copied().unwrap_or(0)
+                ),
+            ))
+        }
+    }
+}
+
+/// Read and parse one scenario file (refused unread above [`MAX_SCENARIO_BYTES`]),
+/// checking sizes against the memory this machine has available.
 pub fn load(path: &Path, registry: &Registry) -> Result<ScenarioFile, crate::HarnessError> {
-    let text = std::fs::read_to_string(path).map_err(|source| crate::HarnessError::Read {
+    load_with_limits(path, registry, &Limits::machine())
+}
+
+/// [`load`] with sizes checked against `limits`.
+pub fn load_with_limits(
+    path: &Path,
+    registry: &Registry,
+    limits: &Limits,
+) -> Result<ScenarioFile, crate::HarnessError> {
+    let read = |source| crate::HarnessError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    Ok(parse(path, &text, registry)?)
+    };
+    let too_large = |len: u64| ScenarioError {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!(
+            "the file is {len} bytes; a scenario file may have at most {MAX_SCENARIO_BYTES} \
+             bytes (1 MiB)"
+        ),
+    };
+    let len = std::fs::metadata(path).map_err(read)?.len();
+    if len > MAX_SCENARIO_BYTES {
+        return Err(too_large(len).into());
+    }
+    let mut bytes = Vec::new();
+    // `take` bounds the read even if the file grows after the size check.
+    let file = std::fs::File::open(path).map_err(read)?;
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_SCENARIO_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(read)?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(too_large(bytes.len() as u64).into());
+    }
+    let text = decode(path, &bytes)?;
+    Ok(parse_with_limits(path, &text, registry, limits)?)
 }
 
 #[cfg(test)]

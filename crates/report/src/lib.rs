@@ -156,20 +156,11 @@ pub fn load(dir: &Path) -> Result<Vec<Loaded>, ReportError> {
                 path: f.clone(),
                 message,
             })?;
-        let stem = f
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let field = |k: &str| {
-            results
-                .scenario
-                .get(k)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
+        // Names become parts of paths (plots/<name>_<plot>.svg) and links:
+        // `Results::from_json` has checked every one against the name rule.
         out.push(Loaded {
-            name: field("name").unwrap_or(stem),
-            kind: field("kind").unwrap_or_else(|| "unknown".into()),
+            name: results.name().to_string(),
+            kind: results.kind().to_string(),
             file: f,
             results,
         });

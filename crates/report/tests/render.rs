@@ -666,3 +666,64 @@ fn throughput_and_training_sections_render_with_their_plots() {
         let _ = std::fs::remove_dir_all(&base);
     }
 }
+
+/// Rewrite one field of a results file through its JSON text.
+fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    edit(&mut v);
+    std::fs::write(path, v.to_string()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn names_from_results_files_never_leave_the_report_folder() {
+    // Scenario name: the case of issue 18 ("../../pwned" put plots two folders up).
+    let base = tmp("bad-name");
+    let results = base.join("a/b/results");
+    std::fs::create_dir_all(&results).unwrap_or_else(|e| panic!("{e}"));
+    write_results(&results, "evil", "overflow", overflow_tables());
+    edit_json(&results.join("evil.json"), |v| {
+        v["scenario"]["name"] = "../../pwned".into();
+    });
+    let opts = Options {
+        results_dir: results.clone(),
+        out_dir: base.join("a/b/out"),
+    };
+    let err = render(&opts).err();
+    assert!(
+        matches!(&err, Some(ReportError::Malformed { message, .. })
+            if message.contains("scenario.name") && message.contains("../../pwned")),
+        "{err:?}"
+    );
+    let msg = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        msg.contains("evil.json") && msg.contains("scenario.name"),
+        "{msg}"
+    );
+    let escaped: Vec<_> = std::fs::read_dir(&base)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("pwned"))
+        .collect();
+    assert!(escaped.is_empty(), "{escaped:?}");
+    assert!(!base.join("a/b/out/plots").exists());
+
+    // A table name is checked too; a good name passes.
+    edit_json(&results.join("evil.json"), |v| {
+        v["scenario"]["name"] = "evil".into();
+        v["tables"][0]["name"] = "x/../../y".into();
+    });
+    let err = render(&opts).err();
+    assert!(
+        matches!(&err, Some(ReportError::Malformed { message, .. })
+            if message.contains("table name") && message.contains("x/../../y")),
+        "{err:?}"
+    );
+    edit_json(&results.join("evil.json"), |v| {
+        v["tables"][0]["name"] = "overflow".into();
+    });
+    render(&opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(base.join("a/b/out/plots/evil_nonfinite_map.svg").is_file());
+    let _ = std::fs::remove_dir_all(&base);
+}
