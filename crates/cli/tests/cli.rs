@@ -401,12 +401,16 @@ fn non_finite_inputs() {
     assert!(line.ends_with("\"output\":[[\"-inf\",0.0]]}"), "{line}");
 }
 
-const ALL_IDS: [&str; 25] = [
+const ALL_IDS: [&str; 29] = [
     "naive",
     "stable",
     "stable_wide",
     "online",
+    "stable_pairwise",
+    "stable_blocked",
+    "stable_compensated",
     "log_softmax",
+    "log_softmax_log",
     "log_of_softmax",
     "sigmoid",
     "sigmoid_naive",
