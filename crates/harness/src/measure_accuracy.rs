@@ -3,7 +3,10 @@
 //! error, the normwise error of each row (Blanchard, D. J. Higham & N. J. Higham
 //! 2021) next to the bound for the variant's formula, the deviation of each softmax
 //! row sum from one, agreement of each row's argmax with the reference's, and exact
-//! zeros — all against `softmax_lab_core::reference`.
+//! zeros — all against `softmax_lab_core::reference`; and, appended last, the
+//! largest componentwise condition number κ_i of the point and the stability
+//! ratio max_i err_i / (max(κ_i, 1)·u) (`softmax_lab_core::conditioning`, which
+//! defines the entries it skips).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use std::sync::Arc;
 use softmax_lab_core::bounds::{self, Rounding};
 use softmax_lab_core::measure::{bits_of_error, normwise_error, sum_deviation, ulp_error};
 use softmax_lab_core::variant::forward_f64;
-use softmax_lab_core::{reference, Function, Variant, Xd};
+use softmax_lab_core::{conditioning, reference, Function, Variant, Xd};
 
 use crate::generate::Input;
 use crate::results::{ColumnType, Key, Value};
@@ -19,7 +22,7 @@ use crate::stats::{self, fraction};
 use crate::HarnessError;
 
 /// The metric columns of the accuracy table (after the key columns).
-pub const METRICS: [(&str, ColumnType); 18] = [
+pub const METRICS: [(&str, ColumnType); 20] = [
     ("samples", ColumnType::Int),
     ("max_ulp", ColumnType::Float),
     ("median_ulp", ColumnType::Float),
@@ -38,6 +41,8 @@ pub const METRICS: [(&str, ColumnType); 18] = [
     ("exact_zeros", ColumnType::Int),
     ("reference_zeros", ColumnType::Int),
     ("exact_zero_fraction", ColumnType::Float),
+    ("kappa_max", ColumnType::Float),
+    ("max_err_over_kappa_u", ColumnType::Float),
 ];
 
 /// One variant at one point.
@@ -79,6 +84,12 @@ pub struct AccuracyRecord {
     pub reference_zeros: usize,
     /// exact_zeros / samples.
     pub exact_zero_fraction: f64,
+    /// Largest componentwise condition number κ_i of any entry (NaN: none defined
+    /// for the function, or no entry has one).
+    pub kappa_max: f64,
+    /// Largest err_i / (max(κ_i, 1)·u) of any entry, u the dtype's unit roundoff
+    /// (NaN where κ is not defined for the function).
+    pub max_err_over_kappa_u: f64,
 }
 
 impl AccuracyRecord {
@@ -105,6 +116,8 @@ impl AccuracyRecord {
             Value::Int(self.exact_zeros as i64),
             Value::Int(self.reference_zeros as i64),
             f(self.exact_zero_fraction),
+            f(self.kappa_max),
+            f(self.max_err_over_kappa_u),
         ]);
         v
     }
@@ -147,6 +160,15 @@ pub fn reference_rows(function: Function, input: &Input) -> Vec<Xd> {
         .collect()
 }
 
+/// κ_i of `function` on every row of the input (None: not defined for it).
+pub fn kappa_rows(function: Function, input: &Input) -> Option<Vec<f64>> {
+    let mut out = Vec::with_capacity(input.x.len());
+    for row in input.x.chunks_exact(input.n) {
+        out.extend(conditioning::kappa(function, row, input.temperature)?);
+    }
+    Some(out)
+}
+
 /// Score every variant on the input (callers pass only variants that run in the
 /// input's dtype at its temperature).
 pub fn measure(
@@ -154,6 +176,7 @@ pub fn measure(
     input: &Input,
 ) -> Result<Vec<AccuracyRecord>, HarnessError> {
     let mut exact: HashMap<Function, Vec<Xd>> = HashMap::new();
+    let mut kappas: HashMap<Function, Option<Vec<f64>>> = HashMap::new();
     let mut out = Vec::with_capacity(variants.len());
     let (n, dtype, t) = (input.n, input.dtype, input.temperature);
     for v in variants {
@@ -187,6 +210,19 @@ pub fn measure(
             bounds::normwise(f, Rounding::of(info.accumulation, dtype), n, t)
         });
         let exact_zeros = y.iter().filter(|&&c| c == 0.0).count();
+        let kappa = kappas
+            .entry(info.function)
+            .or_insert_with(|| kappa_rows(info.function, input));
+        let (kappa_max, max_err_over_kappa_u) = match kappa {
+            None => (f64::NAN, f64::NAN),
+            Some(k) => (
+                k.iter()
+                    .copied()
+                    .filter(|v| !v.is_nan())
+                    .fold(f64::NAN, f64::max),
+                conditioning::err_over_kappa_u(dtype, &y, want, k),
+            ),
+        };
         out.push(AccuracyRecord {
             key: input.key(info.id),
             samples: y.len(),
@@ -206,6 +242,8 @@ pub fn measure(
             exact_zeros,
             reference_zeros: want.iter().filter(|e| e.is_zero()).count(),
             exact_zero_fraction: fraction(exact_zeros, y.len()),
+            kappa_max,
+            max_err_over_kappa_u,
         });
     }
     Ok(out)
