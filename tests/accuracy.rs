@@ -56,8 +56,12 @@ fn stable_wide_is_within_one_ulp_of_correct_rounding() {
 fn protected_variants_stay_inside_their_error_bounds() {
     for id in [
         "stable",
+        "stable_pairwise",
+        "stable_blocked",
+        "stable_compensated",
         "online",
         "log_softmax",
+        "log_softmax_log",
         "stable_wide",
         "stable_simd",
         "online_simd",

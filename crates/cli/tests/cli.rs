@@ -363,7 +363,7 @@ fn errors_are_one_line_with_exit_code_2() {
 
 #[test]
 fn temperature_scales_the_logits() {
-    let s = Scratch::new("temperature");
+    let s = Scratch::new("temperature_scales");
     let x = s.file("x.json", "[[4.0, 2.0, 0.2]]");
     let scaled = s.file("scaled.json", "[[2.0, 1.0, 0.1]]");
     let (_, hot) = ok_eval("stable_wide", "f64", &x, &["--temperature", "2"]);
@@ -401,12 +401,16 @@ fn non_finite_inputs() {
     assert!(line.ends_with("\"output\":[[\"-inf\",0.0]]}"), "{line}");
 }
 
-const ALL_IDS: [&str; 25] = [
+const ALL_IDS: [&str; 29] = [
     "naive",
     "stable",
     "stable_wide",
     "online",
+    "stable_pairwise",
+    "stable_blocked",
+    "stable_compensated",
     "log_softmax",
+    "log_softmax_log",
     "log_of_softmax",
     "sigmoid",
     "sigmoid_naive",
@@ -483,7 +487,10 @@ fn list_table_and_json() {
     assert_eq!(arr.len(), ALL_IDS.len());
     let ids: Vec<&str> = arr.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ALL_IDS);
-    let last_dim = &arr[9];
+    let last_dim = arr
+        .iter()
+        .find(|e| e["id"] == "candle_softmax_last_dim")
+        .unwrap();
     assert_eq!(last_dim["backward"], serde_json::Value::Bool(false));
     assert_eq!(last_dim["temperature"], serde_json::Value::Bool(true));
     assert_eq!(

@@ -219,6 +219,8 @@ pub trait Element:
     fn ln(self) -> Self;
     /// ln(1 + x) rounded to this dtype, accurate for tiny x (f16/bf16 as for `exp`).
     fn ln_1p(self) -> Self;
+    /// exp(x) − 1 rounded to this dtype, accurate for tiny x (f16/bf16 as for `exp`).
+    fn exp_m1(self) -> Self;
 
     /// The slice behind a `Rows` of this dtype (None for another dtype).
     fn view(rows: Rows<'_>) -> Option<&[Self]>;
@@ -294,6 +296,9 @@ impl Element for f64 {
     fn ln_1p(self) -> Self {
         f64::ln_1p(self)
     }
+    fn exp_m1(self) -> Self {
+        f64::exp_m1(self)
+    }
 }
 
 impl Element for f32 {
@@ -339,6 +344,9 @@ impl Element for f32 {
     }
     fn ln_1p(self) -> Self {
         f32::ln_1p(self)
+    }
+    fn exp_m1(self) -> Self {
+        f32::exp_m1(self)
     }
 }
 
@@ -387,6 +395,9 @@ macro_rules! half_element {
             }
             fn ln_1p(self) -> Self {
                 <Self as Element>::from_f32(<$t>::to_f32(self).ln_1p())
+            }
+            fn exp_m1(self) -> Self {
+                <Self as Element>::from_f32(<$t>::to_f32(self).exp_m1())
             }
         }
     };

@@ -11,6 +11,8 @@
 //! - [`measure`]: ULP distance and error, bits of error, relative and normwise error.
 //! - [`maxtail`]: a row's Σ exp as (max, sum without one maximum): mergeable
 //!   across shards and threads, and ln Σ exp through ln1p.
+//! - [`conditioning`]: componentwise relative condition numbers κ_i of softmax,
+//!   log-softmax, sigmoid and sparsemax, and the stability ratio error / (κ_i u).
 //! - [`bounds`]: the rounding-error bounds of the shifted, online and log-softmax formulas.
 //! - [`registry`]: every variant by id.
 //! - [`text`]: numbers as text — exact parsing into a dtype, shortest round-trip printing.
@@ -21,7 +23,9 @@
 #![warn(missing_docs)]
 
 pub mod bounds;
+pub mod conditioning;
 pub mod dtype;
+pub mod fpenv;
 pub mod maxtail;
 pub mod measure;
 pub mod reference;

@@ -69,6 +69,15 @@ impl<A: Element> MaxTail<A> {
 
     /// The summary of the concatenation of the two rows (self first).
     pub fn merge(self, other: Self) -> Self {
+        self.merge_at(other, 1.0)
+    }
+
+    /// [`MaxTail::merge`] for summaries of (x − max)/T, temperature `t`: the lower
+    /// summary is rescaled by exp((m₂ − m₁)/T) (no division at T = 1).
+    /// Non-finite summaries follow from the arithmetic: a NaN max or tail gives a
+    /// NaN tail; a +inf max absorbs finite ones, and two +inf maxima give a NaN
+    /// tail (no limit); an empty summary changes nothing.
+    pub fn merge_at(self, other: Self, t: f64) -> Self {
         let (hi, lo) = if other.max > self.max {
             (other, self)
         } else {
@@ -78,9 +87,11 @@ impl<A: Element> MaxTail<A> {
         if lo_sum == A::ZERO {
             return hi;
         }
+        let gap = lo.max - hi.max;
+        let gap = if t == 1.0 { gap } else { gap / A::from_f64(t) };
         MaxTail {
             max: hi.max,
-            tail: hi.tail + lo_sum * (lo.max - hi.max).exp(),
+            tail: hi.tail + lo_sum * gap.exp(),
         }
     }
 
@@ -125,6 +136,34 @@ mod tests {
         }
         assert_eq!(MaxTail::<f64>::empty().merge(whole), whole);
         assert_eq!(whole.merge(MaxTail::empty()), whole);
+    }
+
+    #[test]
+    fn merge_at_a_temperature_rescales_by_the_scaled_gap() {
+        let a = MaxTail {
+            max: 2.0f64,
+            tail: 0.5,
+        };
+        let b = MaxTail {
+            max: 1.0f64,
+            tail: 0.25,
+        };
+        let m = a.merge_at(b, 2.0);
+        assert_eq!(m.max, 2.0);
+        assert!((m.tail - (0.5 + 1.25 * (-0.5f64).exp())).abs() < 1e-15);
+        assert_eq!(b.merge_at(a, 2.0), m);
+        assert_eq!(a.merge_at(b, 1.0), a.merge(b));
+        let inf = MaxTail {
+            max: f64::INFINITY,
+            tail: 0.0,
+        };
+        assert_eq!(inf.merge_at(a, 3.0), inf);
+        assert!(inf.merge_at(inf, 1.0).tail.is_nan());
+        let nan = MaxTail {
+            max: 1.0,
+            tail: f64::NAN,
+        };
+        assert!(a.merge_at(nan, 1.0).tail.is_nan());
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct Input {
     pub temperature: f64,
     /// `rows * n` values, row-major.
     pub x: Vec<f64>,
+    /// Run each variant's call with flush-to-zero and denormals-are-zero set
+    /// (`softmax_lab_core::fpenv`); the reference never is.
+    pub flush_subnormals: bool,
 }
 
 impl Input {

@@ -3,15 +3,19 @@
 //! error, the normwise error of each row (Blanchard, D. J. Higham & N. J. Higham
 //! 2021) next to the bound for the variant's formula, the deviation of each softmax
 //! row sum from one, agreement of each row's argmax with the reference's, and exact
-//! zeros — all against `softmax_lab_core::reference`.
+//! zeros — all against `softmax_lab_core::reference`; and, appended last, the
+//! largest componentwise condition number κ_i of the point and the stability
+//! ratio max_i err_i / (max(κ_i, 1)·u) (`softmax_lab_core::conditioning`, which
+//! defines the entries it skips).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use softmax_lab_core::bounds::{self, Rounding};
+use softmax_lab_core::fpenv::FlushGuard;
 use softmax_lab_core::measure::{bits_of_error, normwise_error, sum_deviation, ulp_error};
 use softmax_lab_core::variant::forward_f64;
-use softmax_lab_core::{reference, Function, Variant, Xd};
+use softmax_lab_core::{conditioning, reference, Function, Variant, Xd};
 
 use crate::generate::Input;
 use crate::stats::{self, fraction};
@@ -56,6 +60,15 @@ pub fn reference_rows(function: Function, input: &Input) -> Vec<Xd> {
         .collect()
 }
 
+/// κ_i of `function` on every row of the input (None: not defined for it).
+pub fn kappa_rows(function: Function, input: &Input) -> Option<Vec<f64>> {
+    let mut out = Vec::with_capacity(input.x.len());
+    for row in input.x.chunks_exact(input.n) {
+        out.extend(conditioning::kappa(function, row, input.temperature)?);
+    }
+    Some(out)
+}
+
 /// Score every variant on the input (callers pass only variants that run in the
 /// input's dtype at its temperature).
 pub fn measure(
@@ -63,12 +76,16 @@ pub fn measure(
     input: &Input,
 ) -> Result<Vec<AccuracyRecord>, HarnessError> {
     let mut exact: HashMap<Function, Vec<Xd>> = HashMap::new();
+    let mut kappas: HashMap<Function, Option<Vec<f64>>> = HashMap::new();
     let mut out = Vec::with_capacity(variants.len());
     let (n, dtype, t) = (input.n, input.dtype, input.temperature);
     for v in variants {
         let info = *v.info();
-        let y = forward_f64(v.as_ref(), dtype, &input.x, n, &input.options())
-            .map_err(|e| input.variant_error(info.id, e))?;
+        let y = {
+            let _flush = FlushGuard::new(input.flush_subnormals);
+            forward_f64(v.as_ref(), dtype, &input.x, n, &input.options())
+        }
+        .map_err(|e| input.variant_error(info.id, e))?;
         let want = exact
             .entry(info.function)
             .or_insert_with(|| reference_rows(info.function, input));
@@ -96,6 +113,19 @@ pub fn measure(
             bounds::normwise(f, Rounding::of(info.accumulation, dtype), n, t)
         });
         let exact_zeros = y.iter().filter(|&&c| c == 0.0).count();
+        let kappa = kappas
+            .entry(info.function)
+            .or_insert_with(|| kappa_rows(info.function, input));
+        let (kappa_max, max_err_over_kappa_u) = match kappa {
+            None => (f64::NAN, f64::NAN),
+            Some(k) => (
+                k.iter()
+                    .copied()
+                    .filter(|v| !v.is_nan())
+                    .fold(f64::NAN, f64::max),
+                conditioning::err_over_kappa_u(dtype, &y, want, k),
+            ),
+        };
         out.push(AccuracyRecord {
             key: input.key(info.id),
             samples: y.len(),
@@ -116,6 +146,8 @@ pub fn measure(
             exact_zeros,
             reference_zeros: want.iter().filter(|e| e.is_zero()).count(),
             exact_zero_fraction: fraction(exact_zeros, y.len()),
+            kappa_max,
+            max_err_over_kappa_u,
         });
     }
     Ok(out)

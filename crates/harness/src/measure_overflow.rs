@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use softmax_lab_core::fpenv::FlushGuard;
 use softmax_lab_core::variant::forward_f64;
 use softmax_lab_core::Variant;
 
@@ -27,8 +28,11 @@ pub fn measure(
     let mut out = Vec::with_capacity(variants.len());
     for v in variants {
         let info = *v.info();
-        let y = forward_f64(v.as_ref(), input.dtype, &input.x, input.n, &input.options())
-            .map_err(|e| input.variant_error(info.id, e))?;
+        let y = {
+            let _flush = FlushGuard::new(input.flush_subnormals);
+            forward_f64(v.as_ref(), input.dtype, &input.x, input.n, &input.options())
+        }
+        .map_err(|e| input.variant_error(info.id, e))?;
         let pos = match exact.iter().position(|(g, _)| *g == info.function) {
             Some(p) => p,
             None => {

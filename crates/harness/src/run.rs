@@ -271,6 +271,7 @@ pub fn measure_scenario(
                 scale,
                 temperature: t,
                 x: x.clone(),
+                flush_subnormals: s.flush_subnormals,
             };
             let rows: Vec<Vec<Value>> = match s.kind {
                 Kind::Accuracy => measure_accuracy::measure(&vs, &input)?

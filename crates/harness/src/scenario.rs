@@ -216,6 +216,9 @@ pub struct Scenario {
     pub training: Option<softmax_lab_training::Spec>,
     /// Whether this is the `--quick` form.
     pub quick: bool,
+    /// Accuracy and overflow: each variant call runs with flush-to-zero and
+    /// denormals-are-zero set (x86_64 MXCSR), restored after the call.
+    pub flush_subnormals: bool,
 }
 
 fn dtype_names<S: serde::Serializer>(d: &[DType], s: S) -> Result<S::Ok, S::Error> {
@@ -295,6 +298,7 @@ struct RawScenario {
     // at a spanned value inside, or at `kind`.
     sweep: Option<RawSweep>,
     tiny_grad_threshold: Option<S<f64>>,
+    flush_subnormals: Option<S<bool>>,
     throughput: Option<S<RawThroughput>>,
     training: Option<softmax_lab_training::RawSpec>,
     quick: Option<RawQuick>,
@@ -942,6 +946,7 @@ pub fn parse_with_limits(
         throughput: None,
         training: None,
         quick: false,
+        flush_subnormals: false,
     };
     match kind {
         Kind::Claims => {
@@ -1119,7 +1124,7 @@ pub fn parse_with_limits(
     let tempered: Vec<softmax_lab_core::VariantInfo> = variants
         .iter()
         .filter_map(|id| registry.get(id).ok())
-        .map(|v| v.info().clone())
+        .map(|v| *v.info())
         .filter(|info| info.temperature)
         .collect();
     let check_temperature = |t: &[f64], sweep: Option<&RawSweep>, dtypes: &[DType]| {
@@ -1171,6 +1176,27 @@ pub fn parse_with_limits(
         }
     };
 
+    let flush_subnormals = match &raw.flush_subnormals {
+        None => false,
+        Some(s) if !matches!(kind, Kind::Accuracy | Kind::Overflow) => {
+            return Err(cx.err(
+                s.span(),
+                format!(
+                    "`flush_subnormals` applies only to kind = \"accuracy\" or \"overflow\", not \"{}\"",
+                    kind.name()
+                ),
+            ))
+        }
+        Some(s) if *s.get_ref() && !softmax_lab_core::fpenv::FlushGuard::supported() => {
+            return Err(cx.err(
+                s.span(),
+                "`flush_subnormals = true` needs x86_64 (flush-to-zero and \
+                 denormals-are-zero are set through its MXCSR register)",
+            ))
+        }
+        Some(s) => *s.get_ref(),
+    };
+
     let throughput = if kind == Kind::Throughput {
         Some(throughput_spec(
             &cx,
@@ -1199,6 +1225,7 @@ pub fn parse_with_limits(
         temperature,
         tiny_grad_threshold,
         throughput,
+        flush_subnormals,
         ..empty
     };
 

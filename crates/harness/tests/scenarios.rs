@@ -785,3 +785,62 @@ fn throughput_reports_every_case_with_its_references() {
 fn select_row_is(t: &Table, r: &[Value], col: &str, want: &str) -> bool {
     matches!(t.column(col).map(|i| &r[i]), Some(Value::Text(s)) if s == want)
 }
+
+#[test]
+fn flush_subnormals_moves_the_underflow_onset_and_is_refused_where_it_does_not_apply() {
+    // linspace on [-1, 1] at scale 48: stable's f32 outputs span e^-96 (2.0e-42)
+    // to about 1; those below e^-87.3 (f32's smallest normal) are subnormal. With
+    // gradual underflow they come out nonzero; with FTZ/DAZ they are 0.
+    let text = |flush: &str| {
+        format!(
+            r#"name = "ftz"
+kind = "overflow"
+{flush}
+variants = ["stable"]
+dtypes = ["f32"]
+seed = 3
+n = [64]
+rows = 1
+
+[[generators]]
+dist = "linspace"
+
+[sweep.scale]
+values = [48.0]
+"#
+        )
+    };
+    let flushed = |flush: &str| {
+        let s = scenario(&text(flush), false);
+        let tables = measure_scenario(&s, &registry(), &opts(Path::new("unused")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rows = select(&tables[0], &[("variant", "stable")]);
+        assert_eq!(rows.len(), 1);
+        num(&tables[0], rows[0], "flushed_zero_fraction")
+    };
+    assert!(!scenario(&text(""), false).flush_subnormals);
+    assert_eq!(
+        flushed(""),
+        0.0,
+        "gradual underflow keeps the subnormal outputs"
+    );
+    if softmax_lab_core::fpenv::FlushGuard::supported() {
+        let s = scenario(&text("flush_subnormals = true"), true);
+        assert!(s.flush_subnormals, "the quick form inherits it");
+        let f = flushed("flush_subnormals = true");
+        assert!(f > 0.0, "FTZ/DAZ flush the subnormal outputs: {f}");
+        // The guard is gone after the run: this thread underflows gradually again.
+        assert!(!softmax_lab_core::fpenv::flushes_results());
+    } else {
+        eprintln!("skipped: FTZ/DAZ cannot be set on this target");
+    }
+    let e = parse_err(&with_line(
+        2,
+        "kind = \"gradients\"\nflush_subnormals = true",
+    ))
+    .to_string();
+    assert!(
+        e.contains("scenarios/t.toml:3:20") && e.contains("`flush_subnormals` applies only"),
+        "{e}"
+    );
+}

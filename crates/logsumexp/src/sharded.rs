@@ -35,6 +35,7 @@
 
 use softmax_lab_core::bounds::{Rounding, C_EXP, C_LN};
 use softmax_lab_core::f32_for_half;
+use softmax_lab_core::maxtail::MaxTail;
 use softmax_lab_core::{
     Accumulation, DType, Element, Family, Formula, Function, Registry, RowKernel, VariantInfo,
 };
@@ -49,34 +50,27 @@ pub const MAX_SHARDS: usize = 256;
 /// The shard count of the registered variants.
 pub const REGISTERED_SHARDS: usize = 4;
 
-/// What one shard sends to the others: its local max and Σ exp((x − max)/T), in
-/// the arithmetic type A.
+/// What one shard sends to the others: its (max, tail) summary
+/// ([`MaxTail`], the algebra shared with the simd kernels' long rows) in the
+/// arithmetic type A: the shard's largest entry m and Σ exp((x − m)/T) over every
+/// entry but its first maximum.
 ///
-/// Non-finite shards: all −inf (or empty) gives max −inf, sum 0; any +inf gives
-/// max +inf and sum = the number of +inf entries; any NaN gives NaN in both.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ShardStats<A> {
-    /// The largest entry of the shard (as given, before the temperature).
-    pub max: A,
-    /// Σ exp((x_i − max)/T) over the shard.
-    pub sum: A,
+/// Non-finite shards: all −inf (or empty) gives the empty summary (−inf, −1);
+/// c > 0 entries +inf give (+inf, c − 1) (each further +inf contributes
+/// exp(0) = 1, the limit as they grow together); any NaN gives (NaN, NaN).
+pub type ShardStats<A> = MaxTail<A>;
+
+/// The summary of a shard that holds NaN.
+fn nan_stats<A: Element>() -> ShardStats<A> {
+    MaxTail {
+        max: A::NAN,
+        tail: A::NAN,
+    }
 }
 
-impl<A: Element> ShardStats<A> {
-    /// The statistics of a shard that carries no mass (empty or all −inf).
-    pub const EMPTY: Self = ShardStats {
-        max: A::NEG_INFINITY,
-        sum: A::ZERO,
-    };
-
-    const NAN: Self = ShardStats {
-        max: A::NAN,
-        sum: A::NAN,
-    };
-
-    fn is_nan(&self) -> bool {
-        self.max.is_nan() || self.sum.is_nan()
-    }
+/// Whether a summary carries NaN (a NaN entry, or two +inf merged: no limit).
+fn is_nan<A: Element>(s: &ShardStats<A>) -> bool {
+    s.max.is_nan() || s.tail.is_nan()
 }
 
 /// (v − m)/T in A (no division when T = 1, as the other kernels).
@@ -89,14 +83,15 @@ fn scaled<A: Element>(d: A, t: f64, ta: A) -> A {
     }
 }
 
-/// A shard's local statistics: its max m and Σ exp((x − m)/T), arithmetic in A.
+/// A shard's local summary: its max m and Σ_{j≠k} exp((x_j − m)/T), k its first
+/// maximum; arithmetic in A.
 pub fn shard_stats<T: Element, A: Element>(shard: &[T], t: f64) -> ShardStats<A> {
     let mut max = A::NEG_INFINITY;
     let mut pos_inf = 0usize;
     for v in shard {
         let v = A::from_f64(v.to_f64());
         if v.is_nan() {
-            return ShardStats::NAN;
+            return nan_stats();
         }
         if v == A::INFINITY {
             pos_inf += 1;
@@ -106,40 +101,33 @@ pub fn shard_stats<T: Element, A: Element>(shard: &[T], t: f64) -> ShardStats<A>
         }
     }
     if pos_inf > 0 {
-        // The limit as the +inf entries grow together: each contributes exp(0) = 1.
-        return ShardStats {
+        return MaxTail {
             max: A::INFINITY,
-            sum: A::from_f64(pos_inf as f64),
+            tail: A::from_f64(pos_inf as f64 - 1.0),
         };
     }
     if max == A::NEG_INFINITY {
-        return ShardStats::EMPTY;
+        return MaxTail::empty();
     }
     let ta = A::from_f64(t);
-    let sum = shard.iter().fold(A::ZERO, |acc, v| {
-        acc + scaled(A::from_f64(v.to_f64()) - max, t, ta).exp()
-    });
-    ShardStats { max, sum }
+    MaxTail::of_shifted(
+        max,
+        shard
+            .iter()
+            .map(|v| scaled(A::from_f64(v.to_f64()) - max, t, ta)),
+    )
 }
 
-/// Merge shard statistics into the row's: M = max m_k, S = Σ s_k exp((m_k − M)/T)
-/// (the factor is exactly 1, and skipped, where m_k = M). NaN anywhere gives NaN.
+/// Merge shard summaries, in shard order, into the row's with
+/// [`MaxTail::merge_at`]: M = max m_k, and each lower summary rescaled by
+/// exp((m_k − M)/T). NaN anywhere gives NaN.
 pub fn merge<A: Element>(stats: &[ShardStats<A>], t: f64) -> ShardStats<A> {
-    if stats.iter().any(ShardStats::is_nan) {
-        return ShardStats::NAN;
+    if stats.iter().any(is_nan) {
+        return nan_stats();
     }
-    let max = stats.iter().fold(A::NEG_INFINITY, |m, s| m.max(s.max));
-    let ta = A::from_f64(t);
-    let sum = stats.iter().fold(A::ZERO, |acc, s| {
-        if s.max == max {
-            acc + s.sum
-        } else {
-            // m_k < M: a finite gap, or −inf (s_k = 0, factor 0), or M = +inf with
-            // m_k finite (factor 0). Never ∞ − ∞.
-            acc + s.sum * scaled(s.max - max, t, ta).exp()
-        }
-    });
-    ShardStats { max, sum }
+    stats
+        .iter()
+        .fold(MaxTail::empty(), |acc, &s| acc.merge_at(s, t))
 }
 
 /// Bytes one row's shards exchange: two values of the arithmetic type (f32 for
@@ -215,13 +203,13 @@ fn write_shard<T: Element, A: Element>(
     } else {
         (T::ONE, T::ZERO)
     };
-    if merged.is_nan() {
+    if is_nan(&merged) {
         out.fill(T::NAN);
     } else if n == 1 {
         out.fill(on);
     } else if merged.max == A::INFINITY {
         // One +inf in the whole row: one-hot at it. Two or more: no limit.
-        if merged.sum == A::ONE {
+        if merged.tail == A::ZERO {
             for (o, v) in out.iter_mut().zip(shard) {
                 *o = if v.to_f64() == f64::INFINITY { on } else { off };
             }
@@ -232,14 +220,17 @@ fn write_shard<T: Element, A: Element>(
         out.fill(T::NAN); // every entry −inf, n >= 2: 0/0
     } else {
         let ta = A::from_f64(t);
-        let ln_sum = if log { merged.sum.ln() } else { A::ZERO };
+        // ln S = ln1p(tail): the dominant entry of a nearly one-hot row keeps the
+        // tail a rounded 1 + tail would lose (Blanchard, Higham & Higham 2021).
+        let ln_sum = if log {
+            merged.ln_sum_shifted()
+        } else {
+            A::ZERO
+        };
+        let sum = merged.sum();
         for (o, v) in out.iter_mut().zip(shard) {
             let z = scaled(A::from_f64(v.to_f64()) - merged.max, t, ta);
-            let y = if log {
-                z - ln_sum
-            } else {
-                z.exp() / merged.sum
-            };
+            let y = if log { z - ln_sum } else { z.exp() / sum };
             *o = T::from_f64(y.to_f64());
         }
     }
@@ -255,7 +246,7 @@ pub fn sharded_row<T: Element, A: Element>(
 ) {
     let n = x.len();
     let c = shard_len(n, shards);
-    let mut stats = [ShardStats::<A>::EMPTY; MAX_SHARDS];
+    let mut stats = [MaxTail::<A>::empty(); MAX_SHARDS];
     let used = n.div_ceil(c);
     for (s, shard) in stats.iter_mut().zip(x.chunks(c)) {
         *s = shard_stats::<T, A>(shard, t);
@@ -364,32 +355,40 @@ mod tests {
         let s = shard_stats::<f64, f64>(&[1.0, 2.0, 0.5], 1.0);
         assert_eq!(s.max, 2.0);
         let want = (-1.0f64).exp() + 1.0 + (-1.5f64).exp();
-        assert!((s.sum - want).abs() <= 4.0 * f64::EPSILON);
+        assert!((s.sum() - want).abs() <= 4.0 * f64::EPSILON);
+        assert_eq!(s.tail, (-1.0f64).exp() + (-1.5f64).exp());
         assert_eq!(merge(&[s], 1.0), s);
         let empty = shard_stats::<f64, f64>(&[-INF, -INF], 1.0);
-        assert_eq!(empty, ShardStats::EMPTY);
+        assert_eq!(empty, MaxTail::empty());
         assert_eq!(merge(&[empty, s, empty], 1.0), s);
         // Two shards: M = 3, S = s_a e^{(2-3)} + s_b.
         let b = shard_stats::<f64, f64>(&[3.0], 1.0);
         let m = merge(&[s, b], 1.0);
         assert_eq!(m.max, 3.0);
-        assert!((m.sum - (s.sum * (-1.0f64).exp() + 1.0)).abs() <= 4.0 * f64::EPSILON);
+        assert!((m.sum() - (s.sum() * (-1.0f64).exp() + 1.0)).abs() <= 4.0 * f64::EPSILON);
+        // At T = 2 the lower shard is rescaled by e^{(2-3)/2}.
+        let m2 = merge(&[s, b], 2.0);
+        assert_eq!(m2.max, 3.0);
+        assert!((m2.tail - s.sum() * (-0.5f64).exp()).abs() <= 4.0 * f64::EPSILON);
     }
 
     #[test]
     fn non_finite_shards_merge_as_special_defines() {
         let inf1 = shard_stats::<f32, f32>(&[1.0, f32::INFINITY], 1.0);
-        assert_eq!((inf1.max, inf1.sum), (f32::INFINITY, 1.0));
+        assert_eq!((inf1.max, inf1.tail), (f32::INFINITY, 0.0));
         let nan = shard_stats::<f32, f32>(&[1.0, f32::NAN], 1.0);
         assert!(nan.max.is_nan());
         let fin = shard_stats::<f32, f32>(&[5.0, 4.0], 1.0);
-        let one = merge(&[fin, inf1, ShardStats::EMPTY], 1.0);
-        assert_eq!((one.max, one.sum), (f32::INFINITY, 1.0));
+        let one = merge(&[fin, inf1, MaxTail::empty()], 1.0);
+        assert_eq!((one.max, one.tail), (f32::INFINITY, 0.0));
+        // Two +inf: no limit, a NaN tail (the outputs are NaN).
         let two = merge(&[inf1, fin, inf1], 1.0);
-        assert_eq!(two.sum, 2.0);
+        assert!(two.tail.is_nan());
+        let inf2 = shard_stats::<f32, f32>(&[f32::INFINITY, 2.0, f32::INFINITY], 1.0);
+        assert_eq!((inf2.max, inf2.tail), (f32::INFINITY, 1.0));
         assert!(merge(&[fin, nan], 1.0).max.is_nan());
-        let none = merge(&[ShardStats::<f32>::EMPTY; 3], 1.0);
-        assert_eq!(none, ShardStats::EMPTY);
+        let none = merge(&[MaxTail::<f32>::empty(); 3], 1.0);
+        assert_eq!(none, MaxTail::empty());
     }
 
     #[test]

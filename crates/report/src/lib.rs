@@ -41,14 +41,16 @@ use crate::plot::{Figure, PlotError};
 
 /// The scenarios of the default suite, in the order the index shows them (the
 /// claims ledger first); others follow in name order.
-pub const DEFAULT_SCENARIOS: [&str; 10] = [
+pub const DEFAULT_SCENARIOS: [&str; 12] = [
     "claims",
     "accuracy_softmax",
     "accuracy_temperature",
     "accuracy_log_softmax",
     "accuracy_sigmoid",
     "accuracy_sparsemax",
+    "accuracy_vocab",
     "overflow",
+    "overflow_ftz",
     "gradients",
     "throughput",
     "training",
@@ -212,6 +214,12 @@ fn setup(l: &Loaded) -> Inline {
     add("logit scales", sweep(l, "scale"));
     add("temperatures", sweep(l, "temperature"));
     add("seed", l.setting("seed"));
+    add(
+        "each variant call with flush-to-zero and denormals-are-zero set",
+        l.setting("flush_subnormals")
+            .filter(|v| v == "true")
+            .map(|_| "yes (the reference with gradual underflow)".into()),
+    );
     let quick = l
         .results
         .scenario
@@ -240,6 +248,10 @@ fn machine(l: &Loaded) -> Inline {
             String::new()
         } else {
             format!(", simd path {}", m.simd_isa)
+        } + if m.flushes_subnormals {
+            ", subnormals flushed to zero by default"
+        } else {
+            ", gradual underflow by default"
         },
         m.os,
         m.rustc,

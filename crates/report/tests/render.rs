@@ -57,6 +57,8 @@ fn write_results(dir: &Path, name: &str, kind: &str, tables: Vec<Table>) {
             git_dirty: false,
             date: "2026-01-01T00:00:00Z".into(),
             simd_isa: "avx2_fma".into(),
+            flushes_subnormals: false,
+            can_flush_subnormals: true,
         },
         elapsed_s: 1.5,
         variants: Vec::new(),
@@ -285,6 +287,7 @@ fn report_has_a_section_per_scenario_valid_links_and_plots() {
     // Every figure exists as SVG and PNG of the same size.
     let expected = [
         "accuracy_softmax_ulp_vs_scale",
+        "accuracy_softmax_err_over_kappa_u",
         "overflow_nonfinite_map",
         "gradients_grad_norm_vs_scale",
     ];

@@ -26,6 +26,14 @@ pub struct Machine {
     /// ...), set by the harness; empty where not recorded.
     #[serde(default)]
     pub simd_isa: String,
+    /// Whether arithmetic flushed subnormal numbers to zero (FTZ or DAZ) in the
+    /// run's default floating-point environment (false: gradual underflow).
+    #[serde(default)]
+    pub flushes_subnormals: bool,
+    /// Whether the run could set flush-to-zero and denormals-are-zero for a call
+    /// (`flush_subnormals = true` in a scenario; x86_64's MXCSR).
+    #[serde(default)]
+    pub can_flush_subnormals: bool,
 }
 
 impl Machine {
@@ -75,6 +83,9 @@ impl Machine {
             git_dirty,
             date: rfc3339_utc(SystemTime::now()),
             simd_isa: String::new(),
+            flushes_subnormals: softmax_lab_core::fpenv::flushes_results()
+                || softmax_lab_core::fpenv::zeroes_inputs(),
+            can_flush_subnormals: softmax_lab_core::fpenv::FlushGuard::supported(),
         }
     }
 }

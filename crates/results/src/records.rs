@@ -48,6 +48,12 @@ record! {
         pub reference_zeros: usize,
         /// exact_zeros / samples.
         pub exact_zero_fraction: f64,
+        /// Largest componentwise condition number κ_i of any entry (NaN: none defined
+        /// for the function, or no entry has one).
+        pub kappa_max: f64,
+        /// Largest err_i / (max(κ_i, 1)·u) of any entry, u the dtype's unit roundoff
+        /// (NaN where κ is not defined for the function).
+        pub max_err_over_kappa_u: f64,
     }
 }
 

@@ -8,7 +8,7 @@
 //! | `stable_simd` | three passes: max; exp stored and summed; scaled | shifted |
 //! | `online_simd` | two passes: running max and rescaled sum per lane; write | online |
 //! | `two_pass` | two passes, no max: Σe^x as (mantissa, exponent) pairs (Dukhan & Ablavatski 2020) | shifted (see below) |
-//! | `log_softmax_simd` | (x − max)/T − ln Σ exp((x − max)/T) | shifted log-softmax |
+//! | `log_softmax_simd` | (x − max)/T − ln1p(Σ_{j≠k} exp((x_j − max)/T)), k the first maximum | shifted log-softmax, accurate on the dominant entry |
 //! | `sigmoid_simd` | 1/(1 + e^−x) with e^−x clamped at e^−87; blocks with an entry below −87: e = e^−\|x\|, 1/(1 + e) or e/(1 + e); backward e/(1 + e)² | — |
 //!
 //! Every variant runs forward and backward (vector–Jacobian product, vectorised
@@ -255,8 +255,8 @@ impl FastKernel for LogSoftmaxSimd {
         id: "log_softmax_simd",
         family: Family::Simd,
         function: Function::LogSoftmax,
-        description: "x/T - logsumexp(x/T) with the max shift on a vectorised exp; \
-                      f16/bf16 in f32",
+        description: "(x - max)/T - ln1p(sum of exp without one max) on a vectorised exp: \
+                      the dominant entry of a nearly one-hot row kept; f16/bf16 in f32",
         dtypes: SOFTMAX_DTYPES,
         accumulation: Accumulation::F32ForHalf,
         formula: Some(Formula::ShiftedLogSoftmax),

@@ -139,8 +139,15 @@ pub(crate) fn log_softmax_row(x: &[f64], t: f64, out: &mut [f64]) {
         return;
     }
     let RowClass::Finite(m) = class else { return };
-    let sum: f64 = x.iter().map(|&v| shifted(v, m, t).exp()).sum();
-    let ln_sum = sum.ln();
+    // ln1p of the sum without the first maximum, as in f32.
+    let k = x.iter().position(|&v| v == m).unwrap_or(0);
+    let tail: f64 = x
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != k)
+        .map(|(_, &v)| shifted(v, m, t).exp())
+        .sum();
+    let ln_sum = tail.ln_1p();
     for (o, &v) in out.iter_mut().zip(x) {
         *o = shifted(v, m, t) - ln_sum;
     }

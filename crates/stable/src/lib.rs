@@ -12,6 +12,13 @@
 //! [`gumbel`] adds `gumbel_softmax` and `gumbel_softmax_hard`: seeded samples,
 //! scored by their statistics rather than per output.
 //!
+//! The summation order of the normaliser is a study axis of its own: `stable`
+//! sums recursively (error growing like n·u), `stable_pairwise` by halving (log2 n
+//! · u), `stable_blocked` in 32 running sums combined by a tree at the end (what
+//! the vectorised kernels do: 4 × 8 f32 lanes; n/32 + 5 terms of u), and
+//! `stable_compensated` with Neumaier's compensated sum (Kahan–Babuška: 2u + O(n
+//! u²), flat in n). Everything else is `stable`'s three passes ([`SumOrder`]).
+//!
 //! Not for: log-probabilities (see the `logsumexp` crate).
 
 pub mod gumbel;
@@ -261,9 +268,233 @@ f32_for_half_kernel!(
     softmax_vjp_row
 );
 
+/// How the normaliser Σ exp((x − max)/T) is summed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SumOrder {
+    /// Left to right, one running sum: error up to (n − 1)·u.
+    Recursive,
+    /// Pairs, then pairs of pairs: error up to ⌈log2 n⌉·u (Higham 2002, §4.2).
+    Pairwise,
+    /// 32 running sums (entry i into sum i mod 32), combined pairwise at the end,
+    /// as the vectorised kernels do with 4 × 8 f32 lanes: (⌈n/32⌉ − 1 + 5)·u.
+    Blocked,
+    /// Neumaier's compensated summation (Kahan–Babuška): 2u + O(n u²)
+    /// (Neumaier 1974; Higham 2002, §4.3).
+    Compensated,
+}
+
+/// The running sums of [`SumOrder::Blocked`].
+pub const BLOCKED_SUMS: usize = 32;
+
+/// Σ v in A in the given order, for terms v_i ≥ 0 (v is used as scratch).
+pub fn sum_in_order<A: Element>(order: SumOrder, v: &mut [A]) -> A {
+    match order {
+        SumOrder::Recursive => v.iter().fold(A::ZERO, |acc, &e| acc + e),
+        SumOrder::Pairwise => pairwise_in_place(v),
+        SumOrder::Blocked => {
+            let mut acc = [A::ZERO; BLOCKED_SUMS];
+            for (i, &e) in v.iter().enumerate() {
+                acc[i % BLOCKED_SUMS] = acc[i % BLOCKED_SUMS] + e;
+            }
+            pairwise_in_place(&mut acc)
+        }
+        SumOrder::Compensated => compensated_sum(v.iter().copied()),
+    }
+}
+
+/// Neumaier's compensated sum of terms ≥ 0 (Kahan–Babuška): |error| ≤ 2u|Σ| +
+/// O(n u²) Σ, flat in n (Higham 2002, §4.3). Used by `stable_compensated` and by
+/// `log_softmax` for the tail of its normaliser.
+pub fn compensated_sum<A: Element>(terms: impl IntoIterator<Item = A>) -> A {
+    let (mut s, mut c) = (A::ZERO, A::ZERO);
+    // Every term and partial sum is ≥ 0 here, so |s| ≥ |e| is s ≥ e.
+    for e in terms {
+        let t = s + e;
+        c = c + if s >= e { (s - t) + e } else { (e - t) + s };
+        s = t;
+    }
+    s + c
+}
+
+/// Pairwise sum by levels: v[i] = v[2i] + v[2i + 1] until one value is left.
+fn pairwise_in_place<A: Element>(v: &mut [A]) -> A {
+    let mut len = v.len();
+    if len == 0 {
+        return A::ZERO;
+    }
+    while len > 1 {
+        let half = len / 2;
+        for i in 0..half {
+            v[i] = v[2 * i] + v[2 * i + 1];
+        }
+        if len % 2 == 1 {
+            v[half] = v[len - 1];
+            len = half + 1;
+        } else {
+            len = half;
+        }
+    }
+    v[0]
+}
+
+/// The shifted softmax with the normaliser summed in `order`, arithmetic in A:
+/// the exponentials are kept in A (one allocation per row), summed, and divided.
+/// With `SumOrder::Recursive` it gives `shifted_softmax_row`'s bits.
+pub fn ordered_softmax_row<T: Element, A: Element>(
+    order: SumOrder,
+    x: &[T],
+    t: f64,
+    out: &mut [T],
+) {
+    let class = classify(x);
+    if fill(class, false, out) {
+        return;
+    }
+    let RowClass::Finite(max) = class else { return };
+    let (m, ta) = (A::from_f64(max), A::from_f64(t));
+    let e: Vec<A> = x
+        .iter()
+        .map(|v| shifted_exp(v.to_f64(), m, t, ta))
+        .collect();
+    let mut scratch = e.clone();
+    let sum = sum_in_order(order, &mut scratch);
+    for (o, &ei) in out.iter_mut().zip(&e) {
+        *o = T::from_f64((ei / sum).to_f64());
+    }
+}
+
+/// `ordered_softmax_row` with the pairwise order (for the kernel macro).
+fn pairwise_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
+    ordered_softmax_row::<T, A>(SumOrder::Pairwise, x, t, out)
+}
+
+/// `ordered_softmax_row` with the blocked order (for the kernel macro).
+fn blocked_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
+    ordered_softmax_row::<T, A>(SumOrder::Blocked, x, t, out)
+}
+
+/// `ordered_softmax_row` with the compensated order (for the kernel macro).
+fn compensated_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
+    ordered_softmax_row::<T, A>(SumOrder::Compensated, x, t, out)
+}
+
+/// The info of a `stable` twin that differs only in its summation order.
+const fn ordered_info(id: &'static str, description: &'static str) -> VariantInfo {
+    VariantInfo {
+        id,
+        family: Family::Stable,
+        function: Function::Softmax,
+        description,
+        dtypes: &DType::ALL,
+        accumulation: Accumulation::F32ForHalf,
+        formula: Some(Formula::ShiftedSoftmax),
+        has_backward: true,
+        temperature: true,
+    }
+}
+
+/// `stable` with the normaliser summed pairwise.
+pub struct StablePairwise;
+
+f32_for_half_kernel!(
+    StablePairwise,
+    ordered_info(
+        "stable_pairwise",
+        "stable with the normaliser summed pairwise (error ~ log2(n) u); f16/bf16 accumulate in f32"
+    ),
+    pairwise_softmax_row,
+    softmax_vjp_row
+);
+
+/// `stable` with the normaliser in 32 running sums, as the vectorised kernels.
+pub struct StableBlocked;
+
+f32_for_half_kernel!(
+    StableBlocked,
+    ordered_info(
+        "stable_blocked",
+        "stable with the normaliser in 32 running sums and a tree at the end, as the simd kernels (error ~ n/32 u); f16/bf16 accumulate in f32"
+    ),
+    blocked_softmax_row,
+    softmax_vjp_row
+);
+
+/// `stable` with the normaliser summed by Neumaier's compensated summation.
+pub struct StableCompensated;
+
+f32_for_half_kernel!(
+    StableCompensated,
+    ordered_info(
+        "stable_compensated",
+        "stable with the normaliser summed by Neumaier's compensated (Kahan-Babuska) summation (error ~ 2u, flat in n); f16/bf16 accumulate in f32"
+    ),
+    compensated_softmax_row,
+    softmax_vjp_row
+);
+
 /// Register this family's variants.
 pub fn register(r: &mut Registry) {
     r.register(Stable);
     r.register(StableWide);
     r.register(Online);
+    r.register(StablePairwise);
+    r.register(StableBlocked);
+    r.register(StableCompensated);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_order_sums_small_exact_cases_exactly() {
+        for order in [
+            SumOrder::Recursive,
+            SumOrder::Pairwise,
+            SumOrder::Blocked,
+            SumOrder::Compensated,
+        ] {
+            // 1..=37 (odd lengths exercise the carried last element): 703, exact.
+            let mut v: Vec<f32> = (1..=37).map(|i| i as f32).collect();
+            assert_eq!(sum_in_order(order, &mut v), 703.0, "{order:?}");
+            assert_eq!(sum_in_order::<f32>(order, &mut []), 0.0, "{order:?}");
+            assert_eq!(sum_in_order(order, &mut [2.5f32]), 2.5, "{order:?}");
+        }
+    }
+
+    #[test]
+    fn orders_differ_where_the_recursive_sum_loses_small_terms() {
+        // 1 followed by 2^20 terms of 2^-24 (half an f32 ulp of 1): the recursive sum
+        // rounds each addition back to 1; exact = 1 + 2^-4 = 1.0625.
+        let n = 1 << 20;
+        let mut v = vec![2f32.powi(-24); n + 1];
+        v[0] = 1.0;
+        assert_eq!(sum_in_order(SumOrder::Recursive, &mut v.clone()), 1.0);
+        let s = sum_in_order(SumOrder::Pairwise, &mut v.clone());
+        assert!((s - 1.0625).abs() <= 2f32.powi(-22), "pairwise: {s}");
+        // Blocked: the 2^15 terms that share the 1's running sum are lost, the
+        // other 31 sums are exact: 1 + 2^-4 − 2^-9.
+        let s = sum_in_order(SumOrder::Blocked, &mut v.clone());
+        assert_eq!(s, 1.0 + 2f32.powi(-4) - 2f32.powi(-9));
+        assert_eq!(sum_in_order(SumOrder::Compensated, &mut v), 1.0625);
+        // Compensation keeps what every other order loses: 1 + 3 × 2^-25.
+        let mut w = vec![1f32, 2f32.powi(-25), 2f32.powi(-25), 2f32.powi(-25)];
+        let exact = 1.0 + 3.0 * 2f64.powi(-25);
+        assert_eq!(sum_in_order(SumOrder::Recursive, &mut w.clone()), 1.0);
+        let c = sum_in_order(SumOrder::Compensated, &mut w) as f64;
+        assert_eq!(c, (exact as f32) as f64);
+    }
+
+    #[test]
+    fn recursive_order_gives_the_bits_of_stable() {
+        let x: Vec<f32> = (0..100)
+            .map(|i| ((i * 37) % 23) as f32 * 0.37 - 4.0)
+            .collect();
+        for t in [1.0, 0.7] {
+            let (mut a, mut b) = (vec![0f32; 100], vec![0f32; 100]);
+            shifted_softmax_row::<f32, f32>(&x, t, &mut a);
+            ordered_softmax_row::<f32, f32>(SumOrder::Recursive, &x, t, &mut b);
+            assert_eq!(a, b, "T = {t}");
+        }
+    }
 }

@@ -19,10 +19,39 @@ pub fn bce_with_logits_elementwise(z: &Tensor, y: &Tensor) -> candle_core::Resul
     z.relu()? - (z * y)? + softplus_neg_abs
 }
 
-/// Softmax cross-entropy per row, −Σ_k y_k ln softmax(z)_k, through log-softmax.
+/// Softmax cross-entropy per row, −Σ_j y_j ln softmax(z)_j, written around the
+/// row's largest logit z_k (Blanchard, D. J. Higham & N. J. Higham 2021):
+///
+/// L = (Σ_j y_j)·ln1p(s') − Σ_{j≠k} y_j r_j,  r_j = z_j − z_k,  s' = Σ_{j≠k} e^{r_j},
+///
+/// which is −Σ y_j ((z_j − z_k) − ln1p(s')) since r_k = 0. The loss of a confidently
+/// right row keeps its value s' instead of rounding to 0 (candle-nn's
+/// `log_softmax` takes ln of the rounded 1 + s': on [10, 0, −1, −2] in f32 it is
+/// 6.8305e−5 against the exact 6.8244e−5), and so does its gradient:
+///
+/// - z_k is gathered (its gradient goes to that one entry, even on ties), and the
+///   k-th terms are masked out of both sums, so autograd forms the gradient at k as
+///   Σ_{j≠k} y_j − (Σy)·s'/w, never as 1/w − 1 (w = 1 + s'), which would cancel;
+/// - ln1p(s') = ln w − ((w − 1) − s')/w with w = fl(1 + s'): (w − 1) − s' is the
+///   rounding error of w (exact for s' ≤ 1), the logarithm corrected to first
+///   order, exact to O(u²), and s' itself where w rounds to 1.
 pub fn softmax_cross_entropy_rows(z: &Tensor, y: &Tensor) -> candle_core::Result<Tensor> {
-    let log_p = candle_nn::ops::log_softmax(z, D::Minus1)?;
-    (y * log_p)?.sum(D::Minus1)?.neg()
+    let n = z.dim(D::Minus1)?;
+    let top = z.argmax_keepdim(D::Minus1)?;
+    let r = z.broadcast_sub(&z.gather(&top, D::Minus1)?)?;
+    let index = Tensor::arange(0u32, n as u32, z.device())?;
+    // 1 off the maximum, 0 at it: a constant (comparisons carry no gradient).
+    let off = index
+        .broadcast_eq(&top)?
+        .to_dtype(z.dtype())?
+        .affine(-1.0, 1.0)?;
+    let tail = (r.exp()? * &off)?.sum_keepdim(D::Minus1)?;
+    let w = (&tail + 1.0)?;
+    let correction = (((&w - 1.0)? - &tail)? / &w)?;
+    let ln1p = (w.log()? - correction)?;
+    let mass = y.sum_keepdim(D::Minus1)?;
+    let fit = ((y * &off)? * &r)?.sum_keepdim(D::Minus1)?;
+    ((ln1p * mass)? - fit)?.squeeze(D::Minus1)
 }
 
 /// The sparsemax loss per row (Martins & Astudillo 2016, eq. 18) for one-hot `y`:
@@ -317,5 +346,68 @@ mod tests {
         assert_eq!((m, w), (vec![1.0, 0.0], 1));
         let (m, _) = target_matrix(Head::SoftmaxCe, &Targets::Multi(&[1, 1, 0, 0, 0, 0], 3));
         assert_eq!(m, vec![0.5, 0.5, 0.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn cross_entropy_keeps_the_tiny_loss_of_a_confident_row_and_its_gradient() {
+        // Row [10, 0, -1, -2], class 0, in f32: the loss is ln1p(e^-10 + e^-11 + e^-12)
+        // = 6.8244e-5; the ln of the rounded sum gives 6.8305e-5 (about 7,000 ulps).
+        let z = Var::from_tensor(
+            &Tensor::from_vec(vec![10f32, 0.0, -1.0, -2.0], (1, 4), &Device::Cpu).unwrap(),
+        )
+        .unwrap();
+        let y = Tensor::from_vec(vec![1f32, 0.0, 0.0, 0.0], (1, 4), &Device::Cpu).unwrap();
+        let loss = softmax_cross_entropy_rows(z.as_tensor(), &y).unwrap();
+        let got: Vec<f32> = loss.to_vec1().unwrap();
+        let s: f64 = [-10f64, -11.0, -12.0].iter().map(|v| v.exp()).sum();
+        let want = s.ln_1p();
+        assert!(
+            ((got[0] as f64) - want).abs() <= 2.0 * f32::EPSILON as f64 * want,
+            "{} vs {want}",
+            got[0]
+        );
+        // The gradient is p − y: −s/(1+s) at the class, e^(z_j − 10)/(1+s) elsewhere.
+        let grads = loss.sum_all().unwrap().backward().unwrap();
+        let g: Vec<f32> = grads
+            .get(&z)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let want_g = [
+            -s / (1.0 + s),
+            (-10f64).exp() / (1.0 + s),
+            (-11f64).exp() / (1.0 + s),
+            (-12f64).exp() / (1.0 + s),
+        ];
+        for (a, b) in g.iter().zip(want_g) {
+            assert!(
+                ((*a as f64) - b).abs() <= 1e-6 * b.abs(),
+                "{g:?} vs {want_g:?}"
+            );
+        }
+        // Ties: [3, 3] gives ln 2 and gradient [-1/2, 1/2] for class 0.
+        let z2 =
+            Var::from_tensor(&Tensor::from_vec(vec![3f32, 3.0], (1, 2), &Device::Cpu).unwrap())
+                .unwrap();
+        let y2 = Tensor::from_vec(vec![1f32, 0.0], (1, 2), &Device::Cpu).unwrap();
+        let l2 = softmax_cross_entropy_rows(z2.as_tensor(), &y2).unwrap();
+        assert!((l2.to_vec1::<f32>().unwrap()[0] - 2f32.ln()).abs() < 1e-7);
+        let g2: Vec<f32> = l2
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+            .get(&z2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(
+            (g2[0] + 0.5).abs() < 1e-7 && (g2[1] - 0.5).abs() < 1e-7,
+            "{g2:?}"
+        );
     }
 }

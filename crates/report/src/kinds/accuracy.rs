@@ -2,6 +2,8 @@
 //! per variant and dtype, and the support size (non-zero outputs per row) of the
 //! sparse maps next to softmax.
 
+pub mod stability;
+
 use softmax_lab_results::Table;
 
 use super::{and_list, code, plain, Ctx, Loaded, Rendered};
@@ -52,6 +54,16 @@ pub struct Row {
     pub argmax: f64,
     /// Output entries exactly zero.
     pub zero_fraction: f64,
+    /// Largest normwise error of a row (NaN in older results).
+    pub normwise: f64,
+    /// The normwise bound of the variant's formula (NaN: none claimed).
+    pub bound: f64,
+    /// Largest |Σy − 1| of a row (NaN where not softmax).
+    pub sum_deviation: f64,
+    /// Largest componentwise condition number κ_i of the point (NaN: not defined).
+    pub kappa_max: f64,
+    /// Largest err_i / (max(κ_i, 1)·u) of the point (NaN: not defined).
+    pub err_over_kappa_u: f64,
 }
 
 /// Parse an accuracy table.
@@ -72,6 +84,11 @@ pub fn parse(table: &Table) -> Result<Vec<Row>, String> {
     ];
     let argmax = c.opt("argmax_agreement_fraction");
     let zeros = c.opt("exact_zero_fraction");
+    let opt = |name: &str| c.opt(name);
+    let (normwise, bound, sum_dev) = (opt("normwise"), opt("bound"), opt("max_sum_deviation"));
+    let (kappa, ratio) = (opt("kappa_max"), opt("max_err_over_kappa_u"));
+    let get =
+        |r: &[softmax_lab_results::Value], k: Option<usize>| k.map_or(f64::NAN, |k| num(r, k));
     Ok(table
         .rows
         .iter()
@@ -89,11 +106,16 @@ pub fn parse(table: &Table) -> Result<Vec<Row>, String> {
             mean_ulp: num(r, i[10]),
             argmax: argmax.map_or(f64::NAN, |k| num(r, k)),
             zero_fraction: zeros.map_or(f64::NAN, |k| num(r, k)),
+            normwise: get(r, normwise),
+            bound: get(r, bound),
+            sum_deviation: get(r, sum_dev),
+            kappa_max: get(r, kappa),
+            err_over_kappa_u: get(r, ratio),
         })
         .collect())
 }
 
-fn distinct<T: PartialEq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
+pub(crate) fn distinct<T: PartialEq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut out = Vec::new();
     for i in items {
         if !out.contains(&i) {
@@ -103,7 +125,7 @@ fn distinct<T: PartialEq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
     out
 }
 
-fn sorted_f64(items: impl Iterator<Item = f64>) -> Vec<f64> {
+pub(crate) fn sorted_f64(items: impl Iterator<Item = f64>) -> Vec<f64> {
     let mut v: Vec<f64> = items.filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
     v.dedup();
@@ -521,6 +543,7 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
             "Error in ULPs against the temperature, per variant and dtype (log–log).".into(),
         ));
     }
+    stability::render(&l.name, &rows, &mut out);
     let has_sparse = rows.iter().any(|r| is_sparse(&l.results, &r.variant));
     let ns = sorted_f64(rows.iter().map(|r| r.n));
     if has_sparse && scales.len() >= 2 {
@@ -604,6 +627,11 @@ mod tests {
             mean_ulp: max_ulp / 3.0,
             argmax: 1.0,
             zero_fraction: 0.0,
+            normwise: f64::NAN,
+            bound: f64::NAN,
+            sum_deviation: f64::NAN,
+            kappa_max: f64::NAN,
+            err_over_kappa_u: f64::NAN,
         }
     }
 
