@@ -17,6 +17,18 @@ lint:
 run:
     cargo run --release
 
+# Compare two runs (results folders or report folders holding results/):
+# what got slower, what got less accurate, which verdict moved.
+compare BASE NEW:
+    cargo run --release -- compare {{BASE}} {{NEW}} --out compare
+
+# Regenerate the quick baseline CI compares against (on purpose, when results
+# change): the quick suite with the binary CI uses, into reports/baseline-quick.
+baseline-quick:
+    rm -rf reports/baseline-quick
+    cargo run -- run --quick --out reports/baseline-quick
+    rm -rf reports/baseline-quick/plots reports/baseline-quick/index.md reports/baseline-quick/index.html reports/baseline-quick/.softmax-lab.lock
+
 # The default suite in quick mode (under a minute on two cores).
 run-quick:
     cargo run --release -- run --quick

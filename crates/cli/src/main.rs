@@ -1,12 +1,14 @@
 //! `softmax-lab`: the command-line entry point. Parses arguments and calls into
 //! the library; every error is printed as one line `error: ...` (one per invalid
-//! scenario file) with exit code 2.
+//! scenario file) with exit code 2; `compare --fail-on-regression` exits 1 when
+//! something regressed.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use softmax_lab_cli::compare::{self, CompareArgs, Regressed};
 use softmax_lab_cli::demo;
 use softmax_lab_cli::eval::{self, EvalArgs};
 use softmax_lab_cli::list::{self, ListArgs};
@@ -32,6 +34,8 @@ enum Command {
     Validate(ValidateArgs),
     /// Regenerate plots, index.md and index.html from saved results (runs nothing).
     Report(ReportArgs),
+    /// Compare two runs' results: what got slower, less accurate, which verdict moved.
+    Compare(CompareArgs),
     /// The folklore examples, every softmax variant and dtype, scored in ULPs.
     Demo,
     /// Run one variant on rows from a JSON file and print the output as JSON.
@@ -53,6 +57,10 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Report(args) => {
             let mut out = std::io::stdout().lock();
             return report::report(args, &mut out);
+        }
+        Command::Compare(args) => {
+            let mut out = std::io::stdout().lock();
+            return compare::compare(args, &mut out);
         }
         Command::Demo => demo::demo(&registry)?,
         Command::Eval(args) => eval::eval(&registry, args)? + "\n",
@@ -94,6 +102,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<Regressed>().is_some() => {
+            // `compare --fail-on-regression`: the regressions are on stdout and in
+            // compare.md; exit 1 distinguishes them from bad input (2).
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             let lines = match e.downcast_ref::<Invalid>() {
                 Some(Invalid(lines)) => lines.clone(),

@@ -201,12 +201,18 @@ pub fn kappa(function: Function, x: &[f64], t: f64) -> Option<Vec<f64>> {
 /// divide by 0). Entries not scored: exact value 0 or ±inf (no relative error; the
 /// ulp columns score them), exact value below the dtype's smallest normal number
 /// (where the format itself cannot hold a relative accuracy of u: the standard
-/// model of rounding assumes no underflow) and κ_i NaN (undefined). 0 when no
-/// entry is scored.
+/// model of rounding assumes no underflow) or above its largest finite number
+/// (no overflow either: a log-probability below −65504 is −inf in f16 however it
+/// is computed; the overflow scenarios count those), and κ_i NaN (undefined). 0
+/// when no entry is scored.
 pub fn err_over_kappa_u(dtype: DType, computed: &[f64], exact: &[Xd], kappa: &[f64]) -> f64 {
     let u = dtype.unit_roundoff();
     let min_normal = Xd::from_f64(dtype.format().min_normal());
-    let normal = |e: &Xd| e.abs().partial_cmp(min_normal) != Some(std::cmp::Ordering::Less);
+    let max_finite = Xd::from_f64(dtype.format().max_finite());
+    let normal = |e: &Xd| {
+        e.abs().partial_cmp(min_normal) != Some(std::cmp::Ordering::Less)
+            && e.abs().partial_cmp(max_finite) != Some(std::cmp::Ordering::Greater)
+    };
     computed
         .iter()
         .zip(exact)
@@ -222,6 +228,26 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn entries_outside_the_dtype_range_are_not_scored() {
+        // f16: an exact −70000 is −inf in f16 whatever the algorithm; its relative
+        // error is no measure of stability. An entry in range still counts.
+        let exact = [Xd::from_f64(-70000.0), Xd::from_f64(-2.0)];
+        let kappa = [1.0, 1.0];
+        assert_eq!(
+            err_over_kappa_u(DType::F16, &[f64::NEG_INFINITY, -2.0], &exact, &kappa),
+            0.0
+        );
+        let u = DType::F16.unit_roundoff();
+        let r = err_over_kappa_u(
+            DType::F16,
+            &[f64::NEG_INFINITY, -2.0 * (1.0 + 2.0 * u)],
+            &exact,
+            &kappa,
+        );
+        assert!((r - 2.0).abs() < 1e-9, "{r}");
     }
 
     #[test]

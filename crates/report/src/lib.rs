@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod compare;
 pub mod data;
 pub mod doc;
 pub mod kinds;

@@ -619,15 +619,14 @@ pub(crate) fn log_softmax_row<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: 
         fill(classify(x), true, out);
         return;
     };
-    let fast = fast_range(m, lo, p);
-    let part = |side: &[E]| {
-        if fast {
-            exp_sum::<S, E, true>(s, side, m, p)
-        } else {
-            exp_sum::<S, E, false>(s, side, m, p)
-        }
+    // No closure here: a closure does not inherit the caller's target features,
+    // and exp_sum inside one was compiled without AVX2 (measured: 50x slower).
+    let (left, right) = (&x[..k], &x[k + 1..]);
+    let tail = if fast_range(m, lo, p) {
+        exp_sum::<S, E, true>(s, left, m, p) + exp_sum::<S, E, true>(s, right, m, p)
+    } else {
+        exp_sum::<S, E, false>(s, left, m, p) + exp_sum::<S, E, false>(s, right, m, p)
     };
-    let tail = part(&x[..k]) + part(&x[k + 1..]);
     if tail.is_nan() {
         fill(classify(x), true, out);
         return;
