@@ -1,4 +1,4 @@
-//! The claims ledger: every claim of /work/shared/claims.md with its verdict, what
+//! The claims ledger: every claim of the study's claims list with its verdict, what
 //! was tested, the deciding numbers and a link to the figure or table that shows
 //! them. The verdicts come from the `claims` scenario's table; nothing is typed here.
 
@@ -78,8 +78,8 @@ pub fn render(l: &Loaded) -> Result<Rendered, String> {
     }
     let mut out = Rendered {
         method: vec![t(
-            "The claims come from five popular articles on softmax versus sigmoid \
-             (/work/shared/claims.md). The claims scenario runs after the others, reads \
+            "The claims come from five popular articles on softmax versus sigmoid; each \
+             is restated in the table's statement column. The claims scenario runs after the others, reads \
              their results and its own targeted measurements, and decides each verdict \
              by rules on those numbers.",
         )],
