@@ -30,7 +30,7 @@ baseline-quick:
     cargo run -- run --quick --out reports/baseline-quick
     rm -rf reports/baseline-quick/plots reports/baseline-quick/index.md reports/baseline-quick/index.html reports/baseline-quick/.softmax-lab.lock reports/baseline-quick/results/training.*
 
-# The default suite in quick mode (under a minute on two cores).
+# The default suite in quick mode (about 1.5 minutes on two cores).
 run-quick:
     cargo run --release -- run --quick
 
