@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use softmax_lab_results::fixtures::{self, row};
 use softmax_lab_results::records::AccuracyRecord;
-use softmax_lab_results::{ColumnType, Machine, Results, Table, Value};
+use softmax_lab_results::{ColumnType, Results, Table, Value};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -23,18 +24,7 @@ fn write(dir: &Path, name: &str, kind: &str, table: Table) {
     let mut r = Results {
         schema_version: softmax_lab_results::SCHEMA_VERSION,
         scenario: serde_json::json!({"name": name, "kind": kind}),
-        machine: Machine {
-            cpu_model: "cpu".into(),
-            cores: 2,
-            os: "linux".into(),
-            rustc: "rustc".into(),
-            git_commit: "abc".into(),
-            git_dirty: false,
-            date: "2026-01-01T00:00:00Z".into(),
-            simd_isa: String::new(),
-            flushes_subnormals: false,
-            can_flush_subnormals: true,
-        },
+        machine: fixtures::machine("cpu"),
         elapsed_s: 1.0,
         variants: Vec::new(),
         tables: vec![table],
@@ -42,24 +32,6 @@ fn write(dir: &Path, name: &str, kind: &str, table: Table) {
         files: Vec::new(),
     };
     r.write(dir).unwrap_or_else(|e| panic!("{e}"));
-}
-
-fn row(t: &Table, cells: &[(&str, Value)]) -> Vec<Value> {
-    t.columns
-        .iter()
-        .map(|c| {
-            cells
-                .iter()
-                .find(|(n, _)| *n == c.name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or(match c.ty {
-                    ColumnType::Text => Value::Text("x".into()),
-                    ColumnType::Int => Value::Int(8),
-                    ColumnType::Float => Value::Float(1.0),
-                    ColumnType::Bool => Value::Bool(true),
-                })
-        })
-        .collect()
 }
 
 fn accuracy(max_ulp: f64) -> Table {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use softmax_lab_report::compare::{run, CompareError, Status};
+use softmax_lab_results::fixtures::{machine, push};
 use softmax_lab_results::records::AccuracyRecord;
 use softmax_lab_results::{ColumnType, Machine, Results, Table, Value};
 
@@ -18,42 +19,6 @@ fn tmp(name: &str) -> PathBuf {
 
 fn text(s: &str) -> Value {
     Value::Text(s.into())
-}
-
-fn machine(cpu: &str) -> Machine {
-    Machine {
-        cpu_model: cpu.into(),
-        cores: 2,
-        os: "linux".into(),
-        rustc: "rustc test".into(),
-        git_commit: "0123456789abcdef".into(),
-        git_dirty: false,
-        date: "2026-01-01T00:00:00Z".into(),
-        simd_isa: "avx2_fma".into(),
-        flushes_subnormals: false,
-        can_flush_subnormals: true,
-    }
-}
-
-/// A row of `table`: the given cells, defaults elsewhere.
-fn push(table: &mut Table, cells: &[(&str, Value)]) {
-    let row = table
-        .columns
-        .iter()
-        .map(|c| {
-            cells
-                .iter()
-                .find(|(n, _)| *n == c.name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or(match c.ty {
-                    ColumnType::Text => text("x"),
-                    ColumnType::Int => Value::Int(64),
-                    ColumnType::Float => Value::Float(0.5),
-                    ColumnType::Bool => Value::Bool(true),
-                })
-        })
-        .collect();
-    table.push(row);
 }
 
 fn write(dir: &Path, name: &str, kind: &str, cpu: &str, tables: Vec<Table>) {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use softmax_lab_report::{render, Options, ReportError};
 use softmax_lab_results::records::{onsets, AccuracyRecord, GradientRecord, OverflowRecord};
-use softmax_lab_results::{ColumnType, Machine, Results, Table, Value};
+use softmax_lab_results::{ColumnType, Results, Table, Value};
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("softmax-lab-report-{}-{name}", std::process::id()));
@@ -15,26 +15,7 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
-/// A row of `table` with the given cells and defaults elsewhere.
-fn push(table: &mut Table, cells: &[(&str, Value)]) {
-    let row = table
-        .columns
-        .iter()
-        .map(|c| {
-            cells
-                .iter()
-                .find(|(n, _)| *n == c.name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or(match c.ty {
-                    ColumnType::Text => Value::Text("x".into()),
-                    ColumnType::Int => Value::Int(64),
-                    ColumnType::Float => Value::Float(0.5),
-                    ColumnType::Bool => Value::Bool(true),
-                })
-        })
-        .collect();
-    table.push(row);
-}
+use softmax_lab_results::fixtures::push;
 
 fn text(s: &str) -> Value {
     Value::Text(s.into())
@@ -48,18 +29,7 @@ fn write_results(dir: &Path, name: &str, kind: &str, tables: Vec<Table>) {
             "dtypes": ["f16", "f32"], "scale": [1.0, 10.0, 100.0], "seed": 7,
             "source": format!("scenarios/{name}.toml"),
         }),
-        machine: Machine {
-            cpu_model: "test cpu".into(),
-            cores: 2,
-            os: "linux".into(),
-            rustc: "rustc test".into(),
-            git_commit: "0123456789abcdef".into(),
-            git_dirty: false,
-            date: "2026-01-01T00:00:00Z".into(),
-            simd_isa: "avx2_fma".into(),
-            flushes_subnormals: false,
-            can_flush_subnormals: true,
-        },
+        machine: softmax_lab_results::fixtures::machine("test cpu"),
         elapsed_s: 1.5,
         variants: Vec::new(),
         tables,

@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod file;
+pub mod fixtures;
 pub mod kind;
 pub mod machine;
 pub mod record;
