@@ -19,10 +19,10 @@
 
 #![warn(missing_docs)]
 
+pub mod claims;
 pub mod generate;
 pub mod limits;
 pub mod measure_accuracy;
-pub mod measure_claims;
 pub mod measure_gradients;
 pub mod measure_overflow;
 pub mod measure_throughput;

@@ -151,7 +151,7 @@ pub fn main_columns(kind: Kind) -> Vec<(&'static str, crate::results::ColumnType
         Kind::Gradients => measure_gradients::GradientRecord::columns(),
         Kind::Throughput => crate::measure_throughput::COLUMNS.to_vec(),
         Kind::Training => crate::measure_training::COLUMNS.to_vec(),
-        Kind::Claims => crate::measure_claims::COLUMNS.to_vec(),
+        Kind::Claims => crate::claims::COLUMNS.to_vec(),
     }
 }
 
@@ -174,7 +174,7 @@ pub fn measure_scenario(
             return crate::measure_training::measure(&s.name, spec, s.seed);
         }
         Kind::Claims => {
-            return crate::measure_claims::measure(s, registry, &opts.out_dir.join("results"));
+            return crate::claims::measure(s, registry, &opts.out_dir.join("results"));
         }
     }
     let variants: Vec<Arc<dyn Variant>> = s

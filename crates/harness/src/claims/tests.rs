@@ -1,0 +1,339 @@
+//! Tests of the claims ledger.
+
+use super::*;
+use crate::results::Results;
+
+const SCENARIO: &str = "name = \"claims\"\ndescription = \"test\"\nkind = \"claims\"\nseed = 7\n";
+
+fn registry() -> Registry {
+    softmax_lab_variants::registry()
+}
+
+fn scenario(quick: bool) -> Scenario {
+    let file = crate::scenario::parse(Path::new("claims.toml"), SCENARIO, &registry());
+    match file {
+        Ok(f) => f.pick(quick).clone(),
+        Err(e) => panic!("the claims scenario does not parse: {e}"),
+    }
+}
+
+/// A scratch results folder of its own per test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("softmax_lab_claims_{name}_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d)
+        .map_err(|e| e.to_string())
+        .unwrap_or_default();
+    d
+}
+
+fn run_one(f: ClaimFn, dir: &Path) -> Finding {
+    let (s, r) = (scenario(true), registry());
+    let cx = Ctx {
+        s: &s,
+        registry: &r,
+        results_dir: dir,
+    };
+    match f(&cx) {
+        Ok(f) => f,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn column_f64(t: &Table, name: &str) -> Vec<f64> {
+    let i = t.column(name).unwrap_or(usize::MAX);
+    t.rows
+        .iter()
+        .map(|r| r[i].as_f64().unwrap_or(f64::NAN))
+        .collect()
+}
+
+#[test]
+fn c09_true_values_and_verdict() {
+    let f = run_one(c09, &scratch("c09"));
+    let exact = column_f64(&f.tables[0], "exact");
+    for (got, want) in exact.iter().zip([0.6590, 0.2424, 0.0986]) {
+        assert!((got - want).abs() < 5e-5, "{got} vs {want}");
+    }
+    let ok: Vec<bool> = f.tables[0]
+        .rows
+        .iter()
+        .map(|r| r[7] == Value::Bool(true))
+        .collect();
+    // 0.7 and 0.24 are the exact values rounded; 0.06 is not (exact 0.0986).
+    assert_eq!(ok, vec![true, true, false]);
+    assert_eq!(f.verdict, Verdict::DoesNotHold);
+}
+
+#[test]
+fn c10_underflows_in_f16_only() {
+    let f = run_one(c10, &scratch("c10"));
+    let t = &f.tables[0];
+    let (d, e, c) = (
+        t.column("dtype").unwrap_or(0),
+        t.column("entry").unwrap_or(0),
+        t.column("computed").unwrap_or(0),
+    );
+    let get = |dtype: &str, entry: i64| {
+        t.rows
+            .iter()
+            .find(|r| r[d] == Value::Text(dtype.into()) && r[e] == Value::Int(entry))
+            .and_then(|r| r[c].as_f64())
+            .unwrap_or(f64::NAN)
+    };
+    assert_eq!(get("f16", 0), 0.0);
+    assert_eq!(get("f16", 1), 0.0);
+    assert_eq!(get("f16", 2), 1.0);
+    // bf16 has f32's exponent range: both tiny values survive.
+    assert!((get("bf16", 0) / 1.9287e-22 - 1.0).abs() < 1e-2);
+    assert!((get("bf16", 1) / 2.0612e-9 - 1.0).abs() < 1e-2);
+    assert!((get("f64", 0) / 1.9287e-22 - 1.0).abs() < 1e-4);
+    assert!((get("exact", 1) / 2.0612e-9 - 1.0).abs() < 1e-4);
+    assert_eq!(f.verdict, Verdict::HoldsWithCaveats);
+}
+
+#[test]
+fn interview_softmax_mutates_its_input() {
+    let mut x = [1.0f32, 2.0, 3.0];
+    let y = interview_softmax(&mut x);
+    assert_eq!(x, [-2.0, -1.0, 0.0]);
+    assert!((y[2] - 0.665_240_9).abs() < 1e-6);
+    // The small logit is lost for good: 1e-3 − 1e4 rounds in f32.
+    let mut w = [1e-3f32, 1e4];
+    interview_softmax(&mut w);
+    assert_ne!(w[0] + 1e4, 1e-3);
+    let f = run_one(c20, &scratch("c20"));
+    assert_eq!(f.verdict, Verdict::DoesNotHold);
+    let changed = column_f64(&f.tables[0], "changed_fraction");
+    assert!(changed.iter().all(|&c| c > 0.9), "{changed:?}");
+}
+
+#[test]
+fn c05_softmax_gradients_vanish() {
+    let f = run_one(c05, &scratch("c05"));
+    assert_eq!(f.verdict, Verdict::DoesNotHold, "{}", f.evidence);
+    let t = &f.tables[0];
+    let gaps = column_f64(t, "gap");
+    let ratio = column_f64(t, "ratio_to_gap_zero");
+    let at = |g: f64| ratio[gaps.iter().position(|&x| x == g).unwrap_or(0)];
+    assert_eq!(at(0.0), 1.0);
+    // Equal logits: J = I/n − 11ᵀ/n², ‖J‖_F = √(n−1)/n = 0.3. One logit 20
+    // ahead: every other p_j ≈ e^-20 and ‖J‖_F ≈ p_j √(9 + 18 + 81).
+    let pj = (-20f64).exp() / (1.0 + 9.0 * (-20f64).exp());
+    let want = pj * 108f64.sqrt() / 0.3;
+    assert!(
+        (at(20.0) / want - 1.0).abs() < 1e-3,
+        "{} vs {want}",
+        at(20.0)
+    );
+}
+
+#[test]
+fn c04_sigmoid_derivative_peak_and_tails() {
+    let f = run_one(c04, &scratch("c04"));
+    assert_eq!(f.verdict, Verdict::Holds, "{}", f.evidence);
+    let t = &f.tables[0];
+    let (xs, d) = (column_f64(t, "x"), column_f64(t, "derivative"));
+    let point = t.column("point").unwrap_or(0);
+    // Every "max over grid" row of the stable sigmoid: 0.25 at x = 0.
+    for (k, r) in t.rows.iter().enumerate().take(4 * 13) {
+        if r[point] == Value::Text("max over grid".into()) && r[1] == Value::Text("sigmoid".into())
+        {
+            assert_eq!((xs[k], d[k]), (0.0, 0.25));
+        }
+    }
+}
+
+#[test]
+fn c03_and_c07_verdicts() {
+    let f = run_one(c07, &scratch("c07"));
+    assert_eq!(f.verdict, Verdict::Holds, "{}", f.evidence);
+    let t = &f.tables[0];
+    let naive = column_f64(t, "naive_nonfinite_fraction");
+    // The example overflows in every dtype: exp(1000) > f64::MAX.
+    let input = t.column("input").unwrap_or(0);
+    for (k, r) in t.rows.iter().enumerate() {
+        if r[input] == Value::Text("[1000, 1001, 1002]".into()) {
+            assert_eq!(naive[k], 1.0);
+        }
+    }
+    let f = run_one(c03, &scratch("c03"));
+    let max = column_f64(&f.tables[0], "max_diff_ulps");
+    assert!(max.iter().all(|m| m.is_finite()), "{max:?}");
+}
+
+fn write_results(dir: &Path, file: &str, name: &str, tables: Vec<Table>) {
+    let kind = tables.first().map_or(String::new(), |t| t.name.clone());
+    let r = Results {
+        schema_version: crate::results::SCHEMA_VERSION,
+        scenario: serde_json::json!({ "name": name, "kind": kind }),
+        machine: crate::machine::Machine::detect(),
+        elapsed_s: 1.0,
+        variants: Vec::new(),
+        tables,
+        generation: "test".into(),
+        files: Vec::new(),
+    };
+    std::fs::write(dir.join(file), r.to_json()).unwrap_or_default();
+}
+
+fn comparisons(rows: &[(&str, &str, &str, f64, f64, f64)]) -> Table {
+    let mut t = Table::new(
+        "comparisons",
+        &[
+            ("scenario", ColumnType::Text),
+            ("factor", ColumnType::Text),
+            ("dataset", ColumnType::Text),
+            ("model", ColumnType::Text),
+            ("standardised_a", ColumnType::Bool),
+            ("standardised_b", ColumnType::Bool),
+            ("metric", ColumnType::Text),
+            ("head_a", ColumnType::Text),
+            ("head_b", ColumnType::Text),
+            ("mean_a", ColumnType::Float),
+            ("mean_b", ColumnType::Float),
+            ("p_value", ColumnType::Float),
+            ("seeds", ColumnType::Int),
+        ],
+    );
+    for &(metric, a, b, ma, mb, p) in rows {
+        t.push(vec![
+            txt("training"),
+            txt("head"),
+            txt("digits"),
+            txt("logreg"),
+            Value::Bool(true),
+            Value::Bool(true),
+            txt(metric),
+            txt(a),
+            txt(b),
+            flt(ma),
+            flt(mb),
+            flt(p),
+            Value::Int(10),
+        ]);
+    }
+    t
+}
+
+#[test]
+fn training_claims_follow_the_tests() {
+    let dir = scratch("training");
+    let f = run_one(c11, &dir);
+    assert_eq!(f.verdict, Verdict::NotTested);
+    assert!(f.evidence.contains("training.json"), "{}", f.evidence);
+    // Significant, in the claim's direction (arms in either order).
+    let m = "final_prob_sum_above_one_fraction";
+    let t = comparisons(&[(m, "sigmoid_ovr_bce", "softmax_ce", 0.31, 0.0, 1e-4)]);
+    write_results(&dir, "training.json", "training", vec![t]);
+    let f = run_one(c11, &dir);
+    assert_eq!(f.verdict, Verdict::Holds, "{}", f.evidence);
+    assert_eq!(f.figure, "plots/training_prob_sums.svg");
+    let t = comparisons(&[(m, "softmax_ce", "sigmoid_ovr_bce", 0.0, 0.31, 1e-4)]);
+    write_results(&dir, "training.json", "training", vec![t]);
+    assert_eq!(run_one(c11, &dir).verdict, Verdict::Holds);
+    // Not significant: does not hold; a wrong sign: does not hold.
+    let t = comparisons(&[(m, "sigmoid_ovr_bce", "softmax_ce", 0.31, 0.0, 0.2)]);
+    write_results(&dir, "training.json", "training", vec![t]);
+    assert_eq!(run_one(c11, &dir).verdict, Verdict::DoesNotHold);
+    // C12: softmax2 significantly steadier on one metric of two, the other null.
+    let t = comparisons(&[
+        (
+            "train_loss_rises",
+            "softmax2_ce",
+            "sigmoid1_bce",
+            0.5,
+            2.0,
+            1e-4,
+        ),
+        (
+            "final_accuracy",
+            "softmax2_ce",
+            "sigmoid1_bce",
+            0.95,
+            0.95,
+            0.9,
+        ),
+    ]);
+    write_results(&dir, "training.json", "training", vec![t]);
+    assert_eq!(run_one(c12, &dir).verdict, Verdict::HoldsWithCaveats);
+    // No comparison the claim reads: not tested.
+    assert_eq!(run_one(c19, &dir).verdict, Verdict::NotTested);
+}
+
+#[test]
+fn throughput_claims_without_and_with_timing() {
+    let dir = scratch("throughput");
+    let f = run_one(c18, &dir);
+    assert_eq!(f.verdict, Verdict::NotTested);
+    assert!(f.evidence.contains("throughput.json"), "{}", f.evidence);
+    // Hard sigmoid's largest error against the logistic, about 0.07, near |x| = 1.6.
+    let e = column_f64(&f.tables[0], "max_abs_error_vs_sigmoid");
+    assert!(e.iter().all(|&v| v > 0.06 && v < 0.08), "{e:?}");
+    let mut t = Table::new(
+        "throughput",
+        &[
+            ("variant", ColumnType::Text),
+            ("dtype", ColumnType::Text),
+            ("n", ColumnType::Int),
+            ("threads", ColumnType::Int),
+            ("direction", ColumnType::Text),
+            ("elems_per_s", ColumnType::Float),
+            ("elems_per_s_ci95_low", ColumnType::Float),
+            ("elems_per_s_ci95_high", ColumnType::Float),
+        ],
+    );
+    for (v, eps) in [("sigmoid", 1e8), ("hard_sigmoid", 1e9), ("relu", 2e9)] {
+        t.push(vec![
+            txt(v),
+            txt("f32"),
+            Value::Int(4096),
+            Value::Int(1),
+            txt("forward"),
+            flt(eps),
+            flt(0.9 * eps),
+            flt(1.1 * eps),
+        ]);
+    }
+    write_results(&dir, "throughput.json", "throughput", vec![t]);
+    let f = run_one(c18, &dir);
+    // Slower than relu, hard sigmoid cheaper, but a coarse approximation.
+    assert_eq!(f.verdict, Verdict::HoldsWithCaveats, "{}", f.evidence);
+    assert_eq!(f.figure, "plots/throughput_throughput_vs_n.svg");
+}
+
+#[test]
+fn the_whole_ledger_in_quick_form() {
+    let dir = scratch("all");
+    let tables = match measure(&scenario(true), &registry(), &dir) {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    let main = &tables[0];
+    assert_eq!(main.name, "claims");
+    assert_eq!(main.rows.len(), 20);
+    let names: Vec<&str> = main.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, COLUMNS.map(|c| c.0));
+    let verdict = |id: &str| {
+        main.rows
+            .iter()
+            .find(|r| r[0] == Value::Text(id.into()))
+            .map(|r| r[2].to_csv())
+            .unwrap_or_default()
+    };
+    assert_eq!(verdict("C05"), "does not hold");
+    assert_eq!(verdict("C09"), "does not hold");
+    assert_eq!(verdict("C11"), "not tested here");
+    assert_eq!(verdict("C20"), "does not hold");
+    // Every linked evidence table is among the tables returned.
+    for r in &main.rows {
+        if let Value::Text(fig) = &r[5] {
+            if let Some(stem) = fig
+                .strip_prefix("results/claims_")
+                .and_then(|f| f.strip_suffix(".csv"))
+            {
+                assert!(tables.iter().any(|t| t.name == stem), "{fig}");
+            }
+        }
+    }
+}
