@@ -3,16 +3,37 @@
 //! against the core reference and written as versioned results (one JSON per
 //! scenario, one CSV per table).
 //!
-//! - [`scenario`]: the schema, parsing and validation (errors name file, line, column
-//!   and the allowed values).
+//! - [`scenario`]: the common header of a scenario file (name, kind, seed,
+//!   variants, dtypes, n, rows, generators, sweeps, `[quick]`), its parsing and
+//!   validation (errors name file, line, column and the allowed values), reading
+//!   and decoding files.
+//! - [`kinds`]: one module per measurement kind behind one small trait,
+//!   [`kinds::MeasurementKind`]: a kind owns the fields only it takes (their
+//!   parsing and located errors), its measurement, its main table's columns and
+//!   its terminal summary. [`kinds::KINDS`] registers them, one line each;
+//!   [`kinds::points`] is the parallel, deterministic point runner of the kinds
+//!   that measure variants at generated points.
+//! - [`measure_accuracy`], [`measure_overflow`], [`measure_gradients`],
+//!   [`measure_throughput`], [`measure_training`], [`claims`]: the
+//!   measurements themselves; each takes variants (or a spec) and inputs and
+//!   returns records or tables.
 //! - [`generate`]: the seeded, deterministic input generators.
-//! - [`measure_accuracy`], [`measure_overflow`], [`measure_gradients`]: one module per
-//!   measurement kind; each takes variants and inputs and returns records.
 //! - [`results`], [`stats`], [`machine`]: re-exported from `softmax-lab-results`
 //!   (the results model the report reads without building any measurement).
 //! - [`limits`]: a scenario's peak-memory estimate, the memory a run may use, the
 //!   thread cap.
-//! - [`run`]: resolving files, validating them all, running, writing.
+//! - [`run`]: resolving files, validating them all, running each with its kind,
+//!   writing.
+//!
+//! Adding a measurement kind touches: its name in [`Kind`] (crate
+//! `softmax-lab-results`, the vocabulary of results files, with its record type
+//! in `records.rs`); its module under `kinds/` implementing
+//! [`kinds::MeasurementKind`] (with a `measure_*` module if the measurement is
+//! large); one line in [`kinds::KINDS`]; its report module
+//! (`crates/report/src/kinds/`); and the docs (`scenarios/README.md`). A section
+//! of its own in the scenario file is a type in its module, named by one field of
+//! the raw schema in [`scenario`] (serde reads the file as one tree), and a
+//! [`kinds::Field`] if other kinds must refuse it.
 //!
 //! Not here: any variant (the caller passes a [`Registry`]), the reference and the
 //! error measures (they live in `softmax-lab-core`), argument parsing (the CLI).
@@ -21,6 +42,7 @@
 
 pub mod claims;
 pub mod generate;
+pub mod kinds;
 pub mod limits;
 pub mod measure_accuracy;
 pub mod measure_gradients;
