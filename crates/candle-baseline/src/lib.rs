@@ -1,5 +1,5 @@
 //! The candle baseline: four ops of candle-nn 0.11 wrapped as softmax-lab
-//! [`Variant`]s, so the study can score the framework a Rust user would reach for
+//! [`Variant`](softmax_lab_core::Variant)s, so the study can score the framework a Rust user would reach for
 //! with the same yardsticks as our own variants.
 //!
 //! What this crate is for: calling candle exactly as a candle user would (a `[rows, n]`
@@ -36,11 +36,10 @@
 #![warn(missing_docs)]
 
 use candle_core::{Device, Tensor, Var, WithDType, D};
-use half::{bf16, f16};
 use softmax_lab_core::variant::check_call;
 use softmax_lab_core::{
     Accumulation, DType, Direction, Element, Family, Formula, Function, Options, Registry, Rows,
-    RowsMut, TimedCall, Variant, VariantError, VariantInfo,
+    TimedCall, TypedKernel, VariantError, VariantInfo,
 };
 
 /// Every dtype the candle variants run in.
@@ -141,15 +140,6 @@ fn backend(info: &VariantInfo, e: candle_core::Error) -> VariantError {
     }
 }
 
-/// A buffer whose dtype differs from the input's (check_call rules this out).
-fn mismatch(what: &'static str, got: DType, expected: DType) -> VariantError {
-    VariantError::DTypeMismatch {
-        what,
-        got,
-        expected,
-    }
-}
-
 /// The element types candle and softmax-lab both know: f16, bf16, f32, f64.
 trait CandleElement: Element + WithDType {}
 impl<T: Element + WithDType> CandleElement for T {}
@@ -232,123 +222,59 @@ fn backward_typed<T: CandleElement>(
     copy_out(info, "grad_input", g, dx)
 }
 
-/// Checked forward, dispatched on the dtype.
-fn forward(
-    info: &VariantInfo,
-    op: Op,
-    x: Rows<'_>,
-    n: usize,
-    opts: &Options,
-    out: RowsMut<'_>,
-) -> Result<(), VariantError> {
-    check_call(info, &x, &[("output", out.dtype(), out.len())], n, opts)?;
-    fn run<T: CandleElement>(
-        info: &VariantInfo,
-        op: Op,
-        x: Rows<'_>,
-        n: usize,
-        t: f64,
-        out: RowsMut<'_>,
-    ) -> Result<(), VariantError> {
-        let (xd, od) = (x.dtype(), out.dtype());
-        let xs = x
-            .typed::<T>()
-            .ok_or_else(|| mismatch("input", xd, <T as Element>::DTYPE))?;
-        let os = out.typed::<T>().ok_or_else(|| mismatch("output", od, xd))?;
-        forward_typed(info, op, xs, n, t, os)
-    }
-    let t = opts.temperature;
-    match x {
-        Rows::F16(_) => run::<f16>(info, op, x, n, t, out),
-        Rows::BF16(_) => run::<bf16>(info, op, x, n, t, out),
-        Rows::F32(_) => run::<f32>(info, op, x, n, t, out),
-        Rows::F64(_) => run::<f64>(info, op, x, n, t, out),
-    }
+/// One of the wrapped candle ops: its facts and the op.
+trait CandleOp: Send + Sync {
+    /// The variant's facts.
+    fn facts(&self) -> &'static VariantInfo;
+    /// The candle op.
+    fn op(&self) -> Op;
 }
 
-/// Checked backward by autograd, dispatched on the dtype.
-#[allow(clippy::too_many_arguments)]
-fn backward(
-    info: &VariantInfo,
-    op: Op,
-    x: Rows<'_>,
-    y: Rows<'_>,
-    dy: Rows<'_>,
+/// Forward in dtype T, for the adapter.
+fn forward_batch<T: CandleElement>(
+    k: &impl CandleOp,
+    x: &[T],
     n: usize,
-    opts: &Options,
-    dx: RowsMut<'_>,
+    t: f64,
+    out: &mut [T],
 ) -> Result<(), VariantError> {
-    if !info.has_backward {
-        return Err(VariantError::NoBackward(info.id.to_string()));
-    }
-    let others = [
-        ("output", y.dtype(), y.len()),
-        ("grad_output", dy.dtype(), dy.len()),
-        ("grad_input", dx.dtype(), dx.len()),
-    ];
-    check_call(info, &x, &others, n, opts)?;
-    fn run<T: CandleElement>(
-        info: &VariantInfo,
-        op: Op,
-        x: Rows<'_>,
-        dy: Rows<'_>,
-        n: usize,
-        t: f64,
-        dx: RowsMut<'_>,
-    ) -> Result<(), VariantError> {
-        let (xd, gd, dd) = (x.dtype(), dy.dtype(), dx.dtype());
-        let xs = x
-            .typed::<T>()
-            .ok_or_else(|| mismatch("input", xd, <T as Element>::DTYPE))?;
-        let gs = dy
-            .typed::<T>()
-            .ok_or_else(|| mismatch("grad_output", gd, xd))?;
-        let ds = dx
-            .typed::<T>()
-            .ok_or_else(|| mismatch("grad_input", dd, xd))?;
-        backward_typed(info, op, xs, gs, n, t, ds)
-    }
-    // y is checked but not read: autograd recomputes the forward from x, as a candle
-    // training step does.
-    let t = opts.temperature;
-    match x {
-        Rows::F16(_) => run::<f16>(info, op, x, dy, n, t, dx),
-        Rows::BF16(_) => run::<bf16>(info, op, x, dy, n, t, dx),
-        Rows::F32(_) => run::<f32>(info, op, x, dy, n, t, dx),
-        Rows::F64(_) => run::<f64>(info, op, x, dy, n, t, dx),
-    }
+    forward_typed(k.facts(), k.op(), x, n, t, out)
+}
+
+/// Backward by autograd in dtype T, for the adapter. y is checked but not read:
+/// autograd recomputes the forward from x, as a candle training step does.
+#[allow(clippy::too_many_arguments)]
+fn backward_batch<T: CandleElement>(
+    k: &impl CandleOp,
+    x: &[T],
+    _y: &[T],
+    dy: &[T],
+    n: usize,
+    t: f64,
+    dx: &mut [T],
+) -> Result<(), VariantError> {
+    backward_typed(k.facts(), k.op(), x, dy, n, t, dx)
 }
 
 macro_rules! candle_variant {
     ($ty:ty, $info:expr, $op:expr) => {
-        impl Variant for $ty {
-            fn info(&self) -> &VariantInfo {
+        impl CandleOp for $ty {
+            fn facts(&self) -> &'static VariantInfo {
+                &$info
+            }
+            fn op(&self) -> Op {
+                $op
+            }
+        }
+
+        impl TypedKernel for $ty {
+            fn kernel_info(&self) -> &VariantInfo {
                 &$info
             }
 
-            fn forward(
-                &self,
-                x: Rows<'_>,
-                n: usize,
-                opts: &Options,
-                out: RowsMut<'_>,
-            ) -> Result<(), VariantError> {
-                forward(&$info, $op, x, n, opts, out)
-            }
+            softmax_lab_core::typed_kernel_methods!(forward_batch, backward_batch);
 
-            fn backward(
-                &self,
-                x: Rows<'_>,
-                y: Rows<'_>,
-                dy: Rows<'_>,
-                n: usize,
-                opts: &Options,
-                dx: RowsMut<'_>,
-            ) -> Result<(), VariantError> {
-                backward(&$info, $op, x, y, dy, n, opts, dx)
-            }
-
-            fn timed_call(
+            fn typed_timed_call(
                 &self,
                 direction: Direction,
                 x: Rows<'_>,
@@ -432,10 +358,12 @@ pub fn register(r: &mut Registry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use half::bf16;
     use softmax_lab_core::measure::{normwise_error, ulp_error};
     use softmax_lab_core::reference;
     use softmax_lab_core::variant::{forward_backward_f64, forward_f64};
     use softmax_lab_core::Buffer;
+    use softmax_lab_core::Variant;
 
     const ONE: Options = Options { temperature: 1.0 };
 

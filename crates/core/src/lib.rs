@@ -3,8 +3,13 @@
 //!
 //! - [`dtype`]: f16, bf16, f32, f64 and the [`Element`] trait kernels are generic over.
 //! - [`variant`]: [`Variant`] (forward into the caller's buffer, backward as a
-//!   vector–Jacobian product, or an explicit "no backward"), [`RowKernel`] for
-//!   variants written as one-row loops, and [`VariantInfo`].
+//!   vector–Jacobian product, or an explicit "no backward") and [`VariantInfo`].
+//! - [`adapter`]: the one variant adapter — argument checks and dtype dispatch
+//!   from the erased buffers to a family's typed entry points ([`TypedKernel`],
+//!   or [`RowKernel`] for variants written as one-row loops).
+//! - [`kernels`]: the row kernels several families compute with (shifted
+//!   softmax and its VJP, the accurate log-softmax and its VJP, the compensated
+//!   sum), so that no family imports another's.
 //! - [`special`]: what softmax returns for rows with NaN or infinities, defined once.
 //! - [`xd`] and [`reference`]: the high-precision reference (double-double with an
 //!   unbounded exponent, checked against 256-bit astro-float).
@@ -22,10 +27,12 @@
 
 #![warn(missing_docs)]
 
+pub mod adapter;
 pub mod bounds;
 pub mod conditioning;
 pub mod dtype;
 pub mod fpenv;
+pub mod kernels;
 pub mod maxtail;
 pub mod measure;
 pub mod reference;
@@ -39,6 +46,6 @@ pub use dtype::{DType, Element, Format};
 pub use registry::Registry;
 pub use variant::{
     Accumulation, Buffer, Direction, Family, Formula, Function, Options, RowKernel, Rows, RowsMut,
-    TimedCall, Variant, VariantError, VariantInfo,
+    TimedCall, TypedKernel, Variant, VariantError, VariantInfo,
 };
 pub use xd::{Dd, Xd};

@@ -23,9 +23,8 @@
 #![warn(missing_docs)]
 
 use softmax_lab_core::bounds::C_EXP;
-use softmax_lab_core::{Element, RowKernel};
-use softmax_lab_logsumexp::LogSoftmax;
-use softmax_lab_stable::Stable;
+use softmax_lab_core::kernels::{log_softmax_row, shifted_softmax_row};
+use softmax_lab_core::{f32_for_half, Element};
 
 /// Work done, counted by the operations that dominate it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -359,7 +358,8 @@ impl<T: Element> OutputHead<T> for HierarchicalSoftmax<T> {
 }
 
 /// The counterpart: V × d weights, logits z = W h, the stable (max-shifted)
-/// log-softmax of `softmax_lab_logsumexp` and softmax of `softmax_lab_stable`.
+/// log-softmax and softmax of the `log_softmax` and `stable` variants (their row
+/// kernels in `softmax_lab_core::kernels`, f16/bf16 in f32).
 #[derive(Clone, Debug)]
 pub struct FullSoftmaxHead<T> {
     classes: usize,
@@ -390,7 +390,7 @@ impl<T: Element> FullSoftmaxHead<T> {
     fn log_softmax(&self, h: &[T], cost: &mut Cost) -> Vec<T> {
         let z = self.logits(h, cost);
         let mut out = vec![T::ZERO; z.len()];
-        LogSoftmax.forward_row(&z, 1.0, &mut out);
+        f32_for_half!(log_softmax_row::<T>(&z, 1.0, &mut out));
         out
     }
 }
@@ -412,7 +412,7 @@ impl<T: Element> OutputHead<T> for FullSoftmaxHead<T> {
     fn distribution(&self, h: &[T], cost: &mut Cost) -> Vec<T> {
         let z = self.logits(h, cost);
         let mut out = vec![T::ZERO; z.len()];
-        Stable.forward_row(&z, 1.0, &mut out);
+        f32_for_half!(shifted_softmax_row::<T>(&z, 1.0, &mut out));
         out
     }
 

@@ -17,65 +17,16 @@
 
 pub mod sharded;
 
-use softmax_lab_core::maxtail::MaxTail;
+use softmax_lab_core::kernels::shifted_row;
+use softmax_lab_core::kernels::shifted_softmax_row;
+/// The accurate log-softmax row kernel and its VJP live in
+/// `softmax_lab_core::kernels` (the sharded variants and `hsoftmax` use them too).
+pub use softmax_lab_core::kernels::{log_softmax_row, log_softmax_vjp_row};
 use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
 use softmax_lab_core::{f32_for_half, f32_for_half_kernel};
 use softmax_lab_core::{
     Accumulation, DType, Element, Family, Formula, Function, Registry, RowKernel, VariantInfo,
 };
-use softmax_lab_stable::{compensated_sum, shifted_softmax_row};
-
-/// (x_i − max)/T in A for each entry of a finite row with this maximum: exactly 0
-/// at every maximum.
-fn shifted_row<T: Element, A: Element>(x: &[T], max: f64, t: f64) -> impl Iterator<Item = A> + '_ {
-    let (m, ta) = (A::from_f64(max), A::from_f64(t));
-    x.iter().map(move |v| {
-        let d = A::from_f64(v.to_f64()) - m;
-        if t == 1.0 {
-            d
-        } else {
-            d / ta
-        }
-    })
-}
-
-/// z_i = (x_i − max)/T − ln1p(s'), s' = Σ_{j≠k} exp((x_j − max)/T) with k the
-/// first maximum (other maxima contribute 1 each; summed with compensation),
-/// arithmetic in A.
-///
-/// Both terms are ≤ 0 and ≥ 0, so the subtraction adds magnitudes: with the
-/// differences exact, z_i carries the error of ln1p(s') weighted by its share
-/// of |z_i| plus one rounding — a few ulps on every entry, where ln(1 + s')
-/// would lose all of s' below u on the dominant entry.
-fn log_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
-    let class = classify(x);
-    if fill(class, true, out) {
-        return;
-    }
-    let RowClass::Finite(max) = class else { return };
-    // The tail Σ_{j≠k} exp(d_j) summed with compensation: on a nearly one-hot
-    // row the dominant entry is −ln1p(s') ≈ −s', so the relative error of s' is
-    // that entry's error, and a recursive sum of 63 equal terms already costs
-    // 5 ulps in f32.
-    let mut skipped = false;
-    let tail = compensated_sum(
-        shifted_row::<T, A>(x, max, t)
-            .filter(|&d| {
-                let first_max = !skipped && d == A::ZERO;
-                skipped |= first_max;
-                !first_max
-            })
-            .map(|d| d.exp()),
-    );
-    let summary = MaxTail {
-        max: A::from_f64(max),
-        tail,
-    };
-    let ln_sum = summary.ln_sum_shifted();
-    for (o, d) in out.iter_mut().zip(shifted_row::<T, A>(x, max, t)) {
-        *o = T::from_f64((d - ln_sum).to_f64());
-    }
-}
 
 /// z = (x − max)/T − ln Σ exp((x − max)/T), arithmetic in A: the sum rounded
 /// (1 + s' included) before the log.
@@ -89,32 +40,6 @@ fn log_softmax_log_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
     let ln_sum = sum.ln();
     for (o, d) in out.iter_mut().zip(shifted_row::<T, A>(x, max, t)) {
         *o = T::from_f64((d - ln_sum).to_f64());
-    }
-}
-
-/// (g − exp(z) Σg) / T from the stored log-probabilities z, arithmetic in A,
-/// written (g_i − Σg) − expm1(z_i) Σg where p_i = exp(z_i) ≥ 1/2: on the dominant
-/// entry of a nearly one-hot row exp(z_i) rounds to 1 and g_i − exp(z_i) Σg
-/// cancels to 0, while expm1(z_i) keeps 1 − p_i = s'/(1 + s') to full relative
-/// accuracy. Below 1/2 the direct form is the accurate one (expm1(z_i) + 1 would
-/// cancel instead).
-fn log_softmax_vjp_row<T: Element, A: Element>(x: &[T], z: &[T], dy: &[T], t: f64, dx: &mut [T]) {
-    if fill_backward(classify(x), true, t, dy, dx) {
-        return;
-    }
-    let ta = A::from_f64(t);
-    let total = dy
-        .iter()
-        .fold(A::ZERO, |acc, g| acc + A::from_f64(g.to_f64()));
-    for ((d, zi), gi) in dx.iter_mut().zip(z).zip(dy) {
-        let (zi, gi) = (A::from_f64(zi.to_f64()), A::from_f64(gi.to_f64()));
-        let v = if zi >= A::from_f64(-std::f64::consts::LN_2) {
-            (gi - total) - zi.exp_m1() * total
-        } else {
-            gi - zi.exp() * total
-        };
-        let v = if t == 1.0 { v } else { v / ta };
-        *d = T::from_f64(v.to_f64());
     }
 }
 

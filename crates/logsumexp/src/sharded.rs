@@ -35,13 +35,11 @@
 
 use softmax_lab_core::bounds::{Rounding, C_EXP, C_LN};
 use softmax_lab_core::f32_for_half;
+use softmax_lab_core::kernels::{log_softmax_vjp_row, softmax_vjp_row};
 use softmax_lab_core::maxtail::MaxTail;
 use softmax_lab_core::{
     Accumulation, DType, Element, Family, Formula, Function, Registry, RowKernel, VariantInfo,
 };
-use softmax_lab_stable::softmax_vjp_row;
-
-use crate::log_softmax_vjp_row;
 
 /// The most shards a row is split into; a larger `shards` is clamped to it (the
 /// statistics of a row live in a fixed array, so no call allocates).

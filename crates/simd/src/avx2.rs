@@ -47,6 +47,12 @@ impl Simd for Avx2 {
     const LANES: usize = 8;
     type F = __m256;
     type I = __m256i;
+    type D = Avx2;
+
+    #[inline(always)]
+    fn f64x4(self) -> Avx2 {
+        self
+    }
 
     #[inline(always)]
     fn splat(self, v: f32) -> __m256 {

@@ -70,7 +70,7 @@ impl std::fmt::Display for Isa {
 /// token of the chosen path. Implementations mark `with_simd` `#[inline(always)]`
 /// so that the whole kernel is compiled inside the path's `#[target_feature]`
 /// entry point.
-pub(crate) trait WithSimd {
+pub trait WithSimd {
     /// What the computation returns.
     type Output;
     /// Run with the vector token `s`.
@@ -79,7 +79,7 @@ pub(crate) trait WithSimd {
 
 /// Run `w` on the path `isa` (the portable path when `isa` is not available here).
 #[inline]
-pub(crate) fn run<W: WithSimd>(isa: Isa, w: W) -> W::Output {
+pub fn run<W: WithSimd>(isa: Isa, w: W) -> W::Output {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => crate::avx2::run(w),

@@ -20,13 +20,18 @@ pub(crate) const MAX_LANES: usize = 16;
 ///
 /// `F` is a vector of `LANES` f32, `I` the same width of i32. Masks are `F`
 /// values whose lanes are all ones (true) or all zeros (false).
-pub(crate) trait Simd: Copy + Send + Sync + 'static {
+pub trait Simd: Copy + Send + Sync + 'static {
     /// f32 lanes per vector.
     const LANES: usize;
     /// A vector of f32.
     type F: Copy;
     /// A vector of i32.
     type I: Copy;
+    /// The f64 lanes of the same path (`crate::simd64`).
+    type D: crate::simd64::SimdF64;
+
+    /// The f64 lanes of this path (the same proof that its instructions run).
+    fn f64x4(self) -> Self::D;
 
     /// Every lane set to `v`.
     fn splat(self, v: f32) -> Self::F;
@@ -171,6 +176,12 @@ impl Simd for Portable {
     const LANES: usize = PL;
     type F = [f32; PL];
     type I = [i32; PL];
+    type D = Portable;
+
+    #[inline(always)]
+    fn f64x4(self) -> Portable {
+        self
+    }
 
     #[inline(always)]
     fn splat(self, v: f32) -> Self::F {

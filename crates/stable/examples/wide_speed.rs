@@ -22,7 +22,8 @@ use std::time::Instant;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use softmax_lab_core::{Buffer, Direction, Options, RowKernel, Variant};
-use softmax_lab_stable::{shifted_softmax_row, wide::Path, StableWide};
+use softmax_lab_simd::Isa;
+use softmax_lab_stable::{shifted_softmax_row, StableWide};
 
 /// Median seconds of `f` over repetitions filling about `budget_s`.
 fn median_secs(budget_s: f64, f: &mut dyn FnMut()) -> f64 {
@@ -52,7 +53,7 @@ fn median(v: &[f64]) -> f64 {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let (rounds, budget) = if quick { (5, 0.02) } else { (15, 0.05) };
-    println!("stable_wide path: {}", Path::active());
+    println!("stable_wide path: {}", Isa::active());
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
         Ok(p) => p,
         Err(e) => {

@@ -22,15 +22,12 @@
 //! variants are scored by the statistics of their samples (argmax frequencies
 //! against softmax(x)). Each call allocates one scratch row (two in backward).
 
-use half::{bf16, f16};
 use softmax_lab_core::f32_for_half;
-use softmax_lab_core::variant::check_call;
+use softmax_lab_core::kernels::{shifted_softmax_row, softmax_vjp_row};
 use softmax_lab_core::{
-    Accumulation, DType, Element, Family, Function, Options, Registry, Rows, RowsMut, Variant,
-    VariantError, VariantInfo,
+    Accumulation, DType, Element, Family, Function, Registry, TypedKernel, VariantError,
+    VariantInfo,
 };
-
-use crate::{shifted_softmax_row, softmax_vjp_row};
 
 /// The 64-bit golden-ratio constant ⌊2^64/φ⌋ of splitmix64.
 pub const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -161,40 +158,35 @@ fn one_hot_at_argmax<T: Element>(y: &mut [T]) {
     y[k] = T::ONE;
 }
 
-fn mismatch(what: &'static str, got: DType, expected: DType) -> VariantError {
-    VariantError::DTypeMismatch {
-        what,
-        got,
-        expected,
-    }
+/// Forward over a batch (the row index within it feeds the noise).
+fn forward_batch<T: Element>(
+    g: &GumbelSoftmax,
+    x: &[T],
+    n: usize,
+    t: f64,
+    out: &mut [T],
+) -> Result<(), VariantError> {
+    g.forward_typed(x, n, t, out);
+    Ok(())
 }
 
-/// Bind `$t` to the element type of `$x`'s dtype and run `$body`.
-macro_rules! by_dtype {
-    ($x:expr, |$t:ident| $body:expr) => {
-        match $x.dtype() {
-            DType::F16 => {
-                type $t = f16;
-                $body
-            }
-            DType::BF16 => {
-                type $t = bf16;
-                $body
-            }
-            DType::F32 => {
-                type $t = f32;
-                $body
-            }
-            DType::F64 => {
-                type $t = f64;
-                $body
-            }
-        }
-    };
+/// Backward over a batch.
+#[allow(clippy::too_many_arguments)]
+fn backward_batch<T: Element>(
+    g: &GumbelSoftmax,
+    x: &[T],
+    y: &[T],
+    dy: &[T],
+    n: usize,
+    t: f64,
+    dx: &mut [T],
+) -> Result<(), VariantError> {
+    g.backward_typed(x, y, dy, n, t, dx);
+    Ok(())
 }
 
-impl Variant for GumbelSoftmax {
-    fn info(&self) -> &VariantInfo {
+impl TypedKernel for GumbelSoftmax {
+    fn kernel_info(&self) -> &VariantInfo {
         if self.hard {
             &HARD_INFO
         } else {
@@ -202,61 +194,7 @@ impl Variant for GumbelSoftmax {
         }
     }
 
-    fn forward(
-        &self,
-        x: Rows<'_>,
-        n: usize,
-        opts: &Options,
-        out: RowsMut<'_>,
-    ) -> Result<(), VariantError> {
-        check_call(
-            self.info(),
-            &x,
-            &[("output", out.dtype(), out.len())],
-            n,
-            opts,
-        )?;
-        let (xd, od) = (x.dtype(), out.dtype());
-        by_dtype!(x, |T| {
-            let xs = x.typed::<T>().ok_or_else(|| mismatch("input", xd, xd))?;
-            let os = out.typed::<T>().ok_or_else(|| mismatch("output", od, xd))?;
-            self.forward_typed(xs, n, opts.temperature, os);
-        });
-        Ok(())
-    }
-
-    fn backward(
-        &self,
-        x: Rows<'_>,
-        y: Rows<'_>,
-        dy: Rows<'_>,
-        n: usize,
-        opts: &Options,
-        dx: RowsMut<'_>,
-    ) -> Result<(), VariantError> {
-        let others = [
-            ("output", y.dtype(), y.len()),
-            ("grad_output", dy.dtype(), dy.len()),
-            ("grad_input", dx.dtype(), dx.len()),
-        ];
-        check_call(self.info(), &x, &others, n, opts)?;
-        let xd = x.dtype();
-        by_dtype!(x, |T| {
-            let xs = x.typed::<T>().ok_or_else(|| mismatch("input", xd, xd))?;
-            let ys = y
-                .typed::<T>()
-                .ok_or_else(|| mismatch("output", y.dtype(), xd))?;
-            let gs = dy
-                .typed::<T>()
-                .ok_or_else(|| mismatch("grad_output", dy.dtype(), xd))?;
-            let dd = dx.dtype();
-            let ds = dx
-                .typed::<T>()
-                .ok_or_else(|| mismatch("grad_input", dd, xd))?;
-            self.backward_typed(xs, ys, gs, n, opts.temperature, ds);
-        });
-        Ok(())
-    }
+    softmax_lab_core::typed_kernel_methods!(forward_batch, backward_batch);
 }
 
 /// Register `gumbel_softmax` and `gumbel_softmax_hard`, seed 0.
@@ -269,6 +207,7 @@ pub fn register(r: &mut Registry) {
 mod tests {
     use super::*;
     use softmax_lab_core::variant::{forward_backward_f64, forward_f64};
+    use softmax_lab_core::Options;
     use statrs::distribution::{ChiSquared, ContinuousCDF};
 
     fn sample(v: &GumbelSoftmax, dtype: DType, x: &[f64], n: usize, t: f64) -> Vec<f64> {

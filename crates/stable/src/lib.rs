@@ -4,7 +4,8 @@
 //! All three follow `softmax_lab_core::special` for rows with NaN or infinities
 //! and accept a temperature T (softmax(x / T)). They are plain loops meant to be
 //! read and measured; the vectorised kernels live elsewhere — except [`wide`], a
-//! vectorised f64 exponential and the three passes around it, which make
+//! vectorised f64 exponential and the three passes around it (written on the
+//! simd crate's instruction-set layer, `softmax_lab_simd::isa`), which make
 //! `stable_wide` on f16/bf16/f32 rows about 9 times faster than the scalar loop
 //! (2.5 to 3 times candle's f32 `softmax_last_dim` instead of a third of it)
 //! with the same outputs and bound: the accurate variant should not be the one
@@ -19,86 +20,25 @@
 //! `stable_compensated` with Neumaier's compensated sum (Kahan–Babuška: 2u + O(n
 //! u²), flat in n). Everything else is `stable`'s three passes ([`SumOrder`]).
 //!
+//! The row kernels other families compute with too (the shifted softmax, its VJP,
+//! the compensated sum) live in `softmax_lab_core::kernels` and are re-exported
+//! here.
+//!
 //! Not for: log-probabilities (see the `logsumexp` crate).
 
 pub mod gumbel;
 pub mod wide;
 
 use softmax_lab_core::f32_for_half_kernel;
+use softmax_lab_core::kernels::shifted_exp;
+/// The shifted softmax row kernel, its VJP and the compensated sum live in
+/// `softmax_lab_core::kernels` (other families compute with them too).
+pub use softmax_lab_core::kernels::{compensated_sum, shifted_softmax_row, softmax_vjp_row};
 use softmax_lab_core::special::{classify, fill, fill_backward, RowClass};
 use softmax_lab_core::{
     Accumulation, DType, Dd, Element, Family, Formula, Function, Registry, RowKernel, VariantInfo,
     Xd,
 };
-
-/// exp((v − m) / T) in the arithmetic type A.
-#[inline]
-fn shifted_exp<A: Element>(v: f64, m: A, t: f64, ta: A) -> A {
-    let d = A::from_f64(v) - m;
-    let d = if t == 1.0 { d } else { d / ta };
-    d.exp()
-}
-
-/// Three-pass shifted softmax of one row with arithmetic in A (A at least as wide
-/// as T): max; exp and sum; scale. When A is T the exponentials are stored in
-/// `out` between passes; when A is wider they are recomputed, so that the result
-/// is rounded to T once.
-pub fn shifted_softmax_row<T: Element, A: Element>(x: &[T], t: f64, out: &mut [T]) {
-    let class = classify(x);
-    if fill(class, false, out) {
-        return;
-    }
-    let RowClass::Finite(max) = class else { return };
-    let (m, ta) = (A::from_f64(max), A::from_f64(t));
-    let store = T::DTYPE == A::DTYPE;
-    let mut sum = A::ZERO;
-    for (o, v) in out.iter_mut().zip(x) {
-        let e = shifted_exp(v.to_f64(), m, t, ta);
-        sum = sum + e;
-        if store {
-            *o = T::from_f64(e.to_f64());
-        }
-    }
-    for (o, v) in out.iter_mut().zip(x) {
-        let e = if store {
-            A::from_f64(o.to_f64())
-        } else {
-            shifted_exp(v.to_f64(), m, t, ta)
-        };
-        *o = T::from_f64((e / sum).to_f64());
-    }
-}
-
-/// y ⊙ (g − ⟨g, y⟩) / T with arithmetic in A, from the stored output y.
-pub fn softmax_vjp_row<T: Element, A: Element>(x: &[T], y: &[T], dy: &[T], t: f64, dx: &mut [T]) {
-    if fill_backward(classify(x), false, t, dy, dx) {
-        return;
-    }
-    // g − ⟨g, y⟩ is formed around the largest entry k as (g_i − g_k) − Σ_{j≠k}
-    // y_j (g_j − g_k): equal when Σy = 1, but free of the cancellation g_k − ⟨g, y⟩
-    // suffers when y is nearly one-hot (there every dx_i is tiny, and the plain
-    // form leaves only the rounding error of ⟨g, y⟩ — normwise errors above 1 in f32).
-    let mut k = 0;
-    for (i, yi) in y.iter().enumerate() {
-        if *yi > y[k] {
-            k = i;
-        }
-    }
-    let a = |v: &T| A::from_f64(v.to_f64());
-    let gk = a(&dy[k]);
-    let mut spread = A::ZERO;
-    for (j, (yj, gj)) in y.iter().zip(dy).enumerate() {
-        if j != k {
-            spread = spread + a(yj) * (a(gj) - gk);
-        }
-    }
-    let ta = A::from_f64(t);
-    for ((d, yi), gi) in dx.iter_mut().zip(y).zip(dy) {
-        let v = a(yi) * ((a(gi) - gk) - spread);
-        let v = if t == 1.0 { v } else { v / ta };
-        *d = T::from_f64(v.to_f64());
-    }
-}
 
 /// Max-shifted three-pass softmax; f16/bf16 accumulate in f32.
 pub struct Stable;
@@ -300,20 +240,6 @@ pub fn sum_in_order<A: Element>(order: SumOrder, v: &mut [A]) -> A {
         }
         SumOrder::Compensated => compensated_sum(v.iter().copied()),
     }
-}
-
-/// Neumaier's compensated sum of terms ≥ 0 (Kahan–Babuška): |error| ≤ 2u|Σ| +
-/// O(n u²) Σ, flat in n (Higham 2002, §4.3). Used by `stable_compensated` and by
-/// `log_softmax` for the tail of its normaliser.
-pub fn compensated_sum<A: Element>(terms: impl IntoIterator<Item = A>) -> A {
-    let (mut s, mut c) = (A::ZERO, A::ZERO);
-    // Every term and partial sum is ≥ 0 here, so |s| ≥ |e| is s ≥ e.
-    for e in terms {
-        let t = s + e;
-        c = c + if s >= e { (s - t) + e } else { (e - t) + s };
-        s = t;
-    }
-    s + c
 }
 
 /// Pairwise sum by levels: v[i] = v[2i] + v[2i + 1] until one value is left.
