@@ -67,6 +67,7 @@ fn accuracy_table() -> Table {
         push(
             &mut t,
             &[
+                ("kind", text("accuracy")),
                 ("variant", text(v)),
                 ("dtype", text(d)),
                 ("generator", text("normal")),
@@ -123,6 +124,7 @@ fn gradients_table() -> Table {
             push(
                 &mut t,
                 &[
+                    ("kind", text("gradients")),
                     ("variant", text(v)),
                     ("dtype", text("f32")),
                     ("generator", text("normal")),

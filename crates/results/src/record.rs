@@ -114,10 +114,22 @@ impl Cell for Kind {
 pub trait Record: Sized {
     /// The columns, in order: names and types.
     fn columns() -> Vec<(&'static str, ColumnType)>;
+    /// Per column of [`Record::columns`], the cell read from a table that lacks the
+    /// column (one written before the column was added); `None`: the column is
+    /// required.
+    fn defaults() -> Vec<Option<Value>> {
+        vec![None; Self::columns().len()]
+    }
     /// The cells of this row, one per column.
     fn cells(&self) -> Vec<Value>;
     /// Read a row given, for each of [`Record::columns`], its cell.
     fn from_cells(cells: &[&Value]) -> Result<Self, String>;
+}
+
+/// The cell a field declared `= default` in [`record!`] reads as where its column
+/// is missing (`None`: the field has no default).
+pub fn default_cell<T: Cell>(default: Option<T>) -> Option<Value> {
+    default.map(|d| d.to_value())
 }
 
 /// One field read from the cells by [`record!`]: the cell of column `name` as `T`.
@@ -147,22 +159,31 @@ impl Table {
     }
 
     /// The rows as records of type `R`, columns matched by name (a table may hold
-    /// more columns than `R` reads). The error names the table, the row and the
-    /// column.
+    /// more columns than `R` reads; a column `R` declares with a default may be
+    /// missing, and reads as that default). The error names the table, the row and
+    /// the column.
     pub fn records<R: Record>(&self) -> Result<Vec<R>, String> {
-        let cols = R::columns();
-        let idx: Vec<usize> = cols
+        // Per column of R: its index in this table, or the default it reads as.
+        let src: Vec<Result<usize, Value>> = R::columns()
             .iter()
-            .map(|(name, _)| {
-                self.column(name)
-                    .ok_or_else(|| format!("table '{}' has no column '{name}'", self.name))
+            .zip(R::defaults())
+            .map(|((name, _), default)| match (self.column(name), default) {
+                (Some(i), _) => Ok(Ok(i)),
+                (None, Some(v)) => Ok(Err(v)),
+                (None, None) => Err(format!("table '{}' has no column '{name}'", self.name)),
             })
             .collect::<Result<_, _>>()?;
         self.rows
             .iter()
             .enumerate()
             .map(|(r, row)| {
-                let cells: Vec<&Value> = idx.iter().map(|&i| &row[i]).collect();
+                let cells: Vec<&Value> = src
+                    .iter()
+                    .map(|s| match s {
+                        Ok(i) => &row[*i],
+                        Err(v) => v,
+                    })
+                    .collect();
                 R::from_cells(&cells)
                     .map_err(|e| format!("table '{}', row {}: {e}", self.name, r + 1))
             })
@@ -196,6 +217,10 @@ impl Record for Key {
 /// implements [`Cell`]), optionally starting with `pub key: Key` (the
 /// [`KEY_COLUMNS`](crate::KEY_COLUMNS) first). Implements [`Record`].
 ///
+/// A field written `pub name: T = default` is a column added after tables were
+/// first written: a table without it reads as `default` (see [`Record::defaults`]);
+/// every other column is required.
+///
 /// ```
 /// softmax_lab_results::record! {
 ///     /// A toy row.
@@ -209,6 +234,24 @@ impl Record for Key {
 /// use softmax_lab_results::Record;
 /// assert_eq!(Toy::columns()[1].0, "elems_per_s");
 /// ```
+///
+/// ```
+/// softmax_lab_results::record! {
+///     /// A toy row with a column added later.
+///     pub struct Toy {
+///         /// A count.
+///         pub count: usize,
+///         /// Added later: NaN in older tables.
+///         pub ratio: f64 = f64::NAN,
+///     }
+/// }
+/// use softmax_lab_results::{ColumnType, Record, Table, Value};
+/// let mut old = Table::new("toy", &[("count", ColumnType::Int)]);
+/// old.push(vec![Value::Int(3)]);
+/// let rows = old.records::<Toy>().unwrap_or_default();
+/// assert_eq!(rows[0].count, 3);
+/// assert!(rows[0].ratio.is_nan());
+/// ```
 #[macro_export]
 macro_rules! record {
     (
@@ -216,7 +259,7 @@ macro_rules! record {
         pub struct $name:ident {
             $(#[$kmeta:meta])*
             pub key: Key,
-            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty ),* $(,)?
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty $(= $default:expr)? ),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -231,6 +274,11 @@ macro_rules! record {
                 let mut c = <$crate::Key as $crate::Record>::columns();
                 c.extend([$( (stringify!($field), <$ty as $crate::Cell>::TYPE) ),*]);
                 c
+            }
+            fn defaults() -> Vec<Option<$crate::Value>> {
+                let mut d = <$crate::Key as $crate::Record>::defaults();
+                d.extend([$( $crate::record::default_cell::<$ty>(None $( .or(Some($default)) )?) ),*]);
+                d
             }
             fn cells(&self) -> Vec<$crate::Value> {
                 let mut c = self.key.cells();
@@ -252,7 +300,7 @@ macro_rules! record {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
-            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty ),* $(,)?
+            $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty $(= $default:expr)? ),* $(,)?
         }
     ) => {
         $(#[$meta])*
@@ -263,6 +311,9 @@ macro_rules! record {
         impl $crate::Record for $name {
             fn columns() -> Vec<(&'static str, $crate::ColumnType)> {
                 vec![$( (stringify!($field), <$ty as $crate::Cell>::TYPE) ),*]
+            }
+            fn defaults() -> Vec<Option<$crate::Value>> {
+                vec![$( $crate::record::default_cell::<$ty>(None $( .or(Some($default)) )?) ),*]
             }
             fn cells(&self) -> Vec<$crate::Value> {
                 vec![$( $crate::Cell::to_value(&self.$field) ),*]

@@ -1,6 +1,10 @@
 //! The record types of the measurement tables, each declared once with
 //! [`record!`]: its columns (in order), its cells and its typed reading.
 //! The harness fills them; the report, the claims ledger and `compare` read them.
+//!
+//! A field declared `= default` is a column added after tables were first
+//! written: older tables without it read as the default (NaN for a number that
+//! was not measured); the others are required.
 
 use crate::record;
 #[allow(unused_imports)]
@@ -31,29 +35,29 @@ record! {
         /// log2(1 + median_ulp).
         pub median_bits_of_error: f64,
         /// Largest normwise error of a row (`rows` samples).
-        pub normwise: f64,
+        pub normwise: f64 = f64::NAN,
         /// Median normwise error of a row.
         pub median_normwise: f64,
         /// The normwise bound of the variant's formula (NaN: no formula claimed).
-        pub bound: f64,
+        pub bound: f64 = f64::NAN,
         /// Largest |Σ y − 1| of a row (softmax only; NaN otherwise).
-        pub max_sum_deviation: f64,
+        pub max_sum_deviation: f64 = f64::NAN,
         /// Median |Σ y − 1| of a row.
         pub median_sum_deviation: f64,
         /// Rows whose argmax (first on ties) is the reference's, over `rows`.
-        pub argmax_agreement_fraction: f64,
+        pub argmax_agreement_fraction: f64 = f64::NAN,
         /// Output entries exactly zero.
         pub exact_zeros: usize,
         /// Entries whose exact value is zero (masked entries).
         pub reference_zeros: usize,
         /// exact_zeros / samples.
-        pub exact_zero_fraction: f64,
+        pub exact_zero_fraction: f64 = f64::NAN,
         /// Largest componentwise condition number κ_i of any entry (NaN: none defined
         /// for the function, or no entry has one).
-        pub kappa_max: f64,
+        pub kappa_max: f64 = f64::NAN,
         /// Largest err_i / (max(κ_i, 1)·u) of any entry, u the dtype's unit roundoff
         /// (NaN where κ is not defined for the function).
-        pub max_err_over_kappa_u: f64,
+        pub max_err_over_kappa_u: f64 = f64::NAN,
     }
 }
 
@@ -93,19 +97,19 @@ record! {
         /// Median of that error.
         pub vjp_normwise_median: f64,
         /// Largest normwise difference of a row's dx from finite differences.
-        pub fd_normwise: f64,
+        pub fd_normwise: f64 = f64::NAN,
         /// Entries compared with finite differences.
-        pub fd_samples: usize,
+        pub fd_samples: usize = 0,
         /// The candle variant compared with ("" for none).
-        pub candle_variant: String,
+        pub candle_variant: String = String::new(),
         /// Largest normwise difference of a row's dx from candle's.
-        pub candle_normwise: f64,
+        pub candle_normwise: f64 = f64::NAN,
         /// Entries compared with candle.
         pub candle_samples: usize,
         /// The threshold, relative to max |dy| of the row.
         pub tiny_grad_threshold: f64,
         /// Entries of dx at or below the threshold.
-        pub tiny_grad_fraction: f64,
+        pub tiny_grad_fraction: f64 = f64::NAN,
         /// Entries of the exact VJP at or below the threshold.
         pub ref_tiny_grad_fraction: f64,
         /// Entries of dx exactly zero.
@@ -144,7 +148,200 @@ record! {
         /// The smallest swept scale with an output flushed to zero (NaN: none).
         pub first_flushed_zero_scale: f64,
         /// The largest x of the dtype whose exp is finite.
-        pub exp_overflow_threshold: f64,
+        pub exp_overflow_threshold: f64 = f64::NAN,
+    }
+}
+
+record! {
+    /// One data set × model × head × input setting × seed × epoch of the `training`
+    /// table (see `softmax_lab_training::metrics` for the metrics); epoch 0 is the
+    /// untrained model.
+    pub struct TrainingRecord {
+        /// The scenario name.
+        pub scenario: String,
+        /// The data set.
+        pub dataset: String,
+        /// The model.
+        pub model: String,
+        /// The output head.
+        pub head: String,
+        /// Whether the inputs were standardised.
+        pub standardised: bool,
+        /// The seed index (0-based).
+        pub seed: usize,
+        /// The epoch (0: untrained).
+        pub epoch: usize,
+        /// The split the metrics are computed on.
+        pub split: String,
+        /// The head's own loss on the whole training split.
+        pub train_loss: f64,
+        /// Fraction of examples classified correctly.
+        pub accuracy: f64,
+        /// Macro-averaged F1.
+        pub macro_f1: f64 = f64::NAN,
+        /// Exact-match accuracy (multi-label set only; NaN elsewhere).
+        pub subset_accuracy: f64 = f64::NAN,
+        /// Mean log loss.
+        pub log_loss: f64 = f64::NAN,
+        /// Expected calibration error.
+        pub ece: f64,
+        /// Mean per-example sum of the head's probabilities.
+        pub prob_sum_mean: f64,
+        /// Fraction of examples whose probabilities sum above 1.
+        pub prob_sum_above_one_fraction: f64,
+        /// Mean over the epoch's steps of ‖∂L/∂(W, b)‖₂ of the output layer (NaN at epoch 0).
+        pub grad_norm_output: f64 = f64::NAN,
+        /// The same for the first layer.
+        pub grad_norm_first: f64 = f64::NAN,
+        /// Mean absolute error of the probabilities against the true ones (multi-label set only).
+        pub true_prob_mae: f64 = f64::NAN,
+    }
+}
+
+record! {
+    /// One bin of the reliability diagram of a training configuration (the
+    /// `reliability` table), decisions pooled over seeds at the final epoch.
+    pub struct ReliabilityRecord {
+        /// The scenario name.
+        pub scenario: String,
+        /// The data set.
+        pub dataset: String,
+        /// The model.
+        pub model: String,
+        /// The output head.
+        pub head: String,
+        /// Whether the inputs were standardised.
+        pub standardised: bool,
+        /// The bin index.
+        pub bin: usize,
+        /// Lower bound of the bin's confidence.
+        pub bin_lo: f64,
+        /// Upper bound of the bin's confidence.
+        pub bin_hi: f64,
+        /// Mean confidence in the bin (NaN: empty bin).
+        pub confidence_mean: f64,
+        /// Accuracy in the bin (NaN: empty bin).
+        pub accuracy: f64,
+        /// Decisions in the bin.
+        pub count: usize,
+    }
+}
+
+record! {
+    /// One bin of the histogram of per-example probability sums of a training
+    /// configuration (the `prob_sums` table), pooled over seeds at the final epoch.
+    pub struct ProbSumRecord {
+        /// The scenario name.
+        pub scenario: String,
+        /// The data set.
+        pub dataset: String,
+        /// The model.
+        pub model: String,
+        /// The output head.
+        pub head: String,
+        /// Whether the inputs were standardised.
+        pub standardised: bool,
+        /// Lower end of the bin.
+        pub bin_lo: f64,
+        /// Upper end of the bin (inf for the last, open bin).
+        pub bin_hi: f64,
+        /// Examples in the bin.
+        pub count: usize,
+    }
+}
+
+record! {
+    /// Two arms of the training study compared over the same seeds (the
+    /// `comparisons` table; see `softmax_lab_training::Comparison`).
+    pub struct ComparisonRecord {
+        /// The scenario name.
+        pub scenario: String,
+        /// What the arms differ in: `head` or `standardisation`.
+        pub factor: String,
+        /// The data set.
+        pub dataset: String,
+        /// The model.
+        pub model: String,
+        /// Whether arm a's inputs were standardised.
+        pub standardised_a: bool,
+        /// Whether arm b's inputs were standardised.
+        pub standardised_b: bool,
+        /// The metric compared (one value per seed and arm).
+        pub metric: String,
+        /// Arm a's head.
+        pub head_a: String,
+        /// Arm b's head.
+        pub head_b: String,
+        /// Arm a's mean (or standard deviation, for `final_log_loss_std`).
+        pub mean_a: f64,
+        /// Arm b's mean.
+        pub mean_b: f64,
+        /// Lower end of arm a's 95% interval.
+        pub ci95_low_a: f64,
+        /// Upper end of arm a's 95% interval.
+        pub ci95_high_a: f64,
+        /// Lower end of arm b's 95% interval.
+        pub ci95_low_b: f64,
+        /// Upper end of arm b's 95% interval.
+        pub ci95_high_b: f64,
+        /// mean(a − b) (sd_a − sd_b for `final_log_loss_std`).
+        pub diff_mean: f64,
+        /// The test statistic.
+        pub t_statistic: f64,
+        /// The two-sided p-value.
+        pub p_value: f64,
+        /// Seeds compared.
+        pub seeds: usize,
+        /// The test's name.
+        pub test: String,
+        /// The epoch of the `early_*` metrics.
+        pub early_epoch: usize,
+        /// Epochs trained.
+        pub epochs: usize,
+    }
+}
+
+record! {
+    /// Per-label F1 of the multi-label set at the final epoch, per seed (the
+    /// `label_f1` table).
+    pub struct LabelF1Record {
+        /// The scenario name.
+        pub scenario: String,
+        /// The data set.
+        pub dataset: String,
+        /// The model.
+        pub model: String,
+        /// The output head.
+        pub head: String,
+        /// Whether the inputs were standardised.
+        pub standardised: bool,
+        /// The seed index.
+        pub seed: usize,
+        /// The label.
+        pub label: usize,
+        /// Its F1.
+        pub f1: f64,
+        /// Its prevalence in the test split.
+        pub prevalence: f64,
+    }
+}
+
+record! {
+    /// One claim of the claims ledger (the `claims` table).
+    pub struct ClaimRecord {
+        /// The claim id (`C01` …); its evidence table, if any, is named by the id
+        /// in lowercase.
+        pub claim: String,
+        /// The claim as the study's claims list restates it.
+        pub statement: String = String::new(),
+        /// The verdict: a [`Verdict::name`](crate::Verdict::name).
+        pub verdict: String,
+        /// What was tested.
+        pub tested: String = String::new(),
+        /// The deciding numbers.
+        pub evidence: String = String::new(),
+        /// The figure or table that shows them, relative to the report folder.
+        pub figure: String = String::new(),
     }
 }
 

@@ -4,10 +4,10 @@
 
 pub mod stability;
 
-use softmax_lab_results::Table;
+use softmax_lab_results::records::AccuracyRecord;
 
 use super::{and_list, code, plain, Ctx, Loaded, Rendered};
-use crate::data::{dtype_order, fmt, max_nan, median, num, pct, text, Cols};
+use crate::data::{dtype_order, fmt, max_nan, median, pct};
 use crate::doc::{t, Block, Inline};
 use crate::plot::{Axis, Content, Figure, Panel, Series};
 
@@ -23,96 +23,6 @@ pub fn is_sparse(facts: &softmax_lab_results::Results, variant: &str) -> bool {
             softmax_lab_core::Function::Sparsemax | softmax_lab_core::Function::Entmax15
         )
     })
-}
-
-/// One row of an accuracy table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    /// Variant id.
-    pub variant: String,
-    /// Dtype name.
-    pub dtype: String,
-    /// Row length.
-    pub n: f64,
-    /// Generator label.
-    pub generator: String,
-    /// Temperature.
-    pub temperature: f64,
-    /// Logit scale.
-    pub scale: f64,
-    /// Entries scored.
-    pub samples: f64,
-    /// Largest ULP error.
-    pub max_ulp: f64,
-    /// Median ULP error.
-    pub median_ulp: f64,
-    /// 99th percentile ULP error.
-    pub p99_ulp: f64,
-    /// Mean ULP error.
-    pub mean_ulp: f64,
-    /// Rows whose argmax agrees with the reference.
-    pub argmax: f64,
-    /// Output entries exactly zero.
-    pub zero_fraction: f64,
-    /// Largest normwise error of a row (NaN in older results).
-    pub normwise: f64,
-    /// The normwise bound of the variant's formula (NaN: none claimed).
-    pub bound: f64,
-    /// Largest |Σy − 1| of a row (NaN where not softmax).
-    pub sum_deviation: f64,
-    /// Largest componentwise condition number κ_i of the point (NaN: not defined).
-    pub kappa_max: f64,
-    /// Largest err_i / (max(κ_i, 1)·u) of the point (NaN: not defined).
-    pub err_over_kappa_u: f64,
-}
-
-/// Parse an accuracy table.
-pub fn parse(table: &Table) -> Result<Vec<Row>, String> {
-    let c = Cols::new(table);
-    let i = [
-        c.idx("variant")?,
-        c.idx("dtype")?,
-        c.idx("n")?,
-        c.idx("generator")?,
-        c.idx("temperature")?,
-        c.idx("scale")?,
-        c.idx("samples")?,
-        c.idx("max_ulp")?,
-        c.idx("median_ulp")?,
-        c.idx("p99_ulp")?,
-        c.idx("mean_ulp")?,
-    ];
-    let argmax = c.opt("argmax_agreement_fraction");
-    let zeros = c.opt("exact_zero_fraction");
-    let opt = |name: &str| c.opt(name);
-    let (normwise, bound, sum_dev) = (opt("normwise"), opt("bound"), opt("max_sum_deviation"));
-    let (kappa, ratio) = (opt("kappa_max"), opt("max_err_over_kappa_u"));
-    let get =
-        |r: &[softmax_lab_results::Value], k: Option<usize>| k.map_or(f64::NAN, |k| num(r, k));
-    Ok(table
-        .rows
-        .iter()
-        .map(|r| Row {
-            variant: text(r, i[0]),
-            dtype: text(r, i[1]),
-            n: num(r, i[2]),
-            generator: text(r, i[3]),
-            temperature: num(r, i[4]),
-            scale: num(r, i[5]),
-            samples: num(r, i[6]),
-            max_ulp: num(r, i[7]),
-            median_ulp: num(r, i[8]),
-            p99_ulp: num(r, i[9]),
-            mean_ulp: num(r, i[10]),
-            argmax: argmax.map_or(f64::NAN, |k| num(r, k)),
-            zero_fraction: zeros.map_or(f64::NAN, |k| num(r, k)),
-            normwise: get(r, normwise),
-            bound: get(r, bound),
-            sum_deviation: get(r, sum_dev),
-            kappa_max: get(r, kappa),
-            err_over_kappa_u: get(r, ratio),
-        })
-        .collect())
 }
 
 pub(crate) fn distinct<T: PartialEq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
@@ -134,7 +44,7 @@ pub(crate) fn sorted_f64(items: impl Iterator<Item = f64>) -> Vec<f64> {
 
 /// Worst (largest) max ULP of a variant in a dtype and the row where it occurs;
 /// infinite errors count as worst.
-pub fn worst<'a>(rows: &[&'a Row]) -> Option<&'a Row> {
+pub fn worst<'a>(rows: &[&'a AccuracyRecord]) -> Option<&'a AccuracyRecord> {
     rows.iter()
         .copied()
         .filter(|r| !r.max_ulp.is_nan())
@@ -144,17 +54,19 @@ pub fn worst<'a>(rows: &[&'a Row]) -> Option<&'a Row> {
 /// The findings paragraph of an accuracy table: per dtype the most and least
 /// accurate variant (by its worst max ULP over every point) with where the worst
 /// occurs, where errors become infinite, argmax disagreement and exact zeros.
-pub fn findings(rows: &[Row]) -> String {
-    let variants = distinct(rows.iter().map(|r| r.variant.clone()));
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+pub fn findings(rows: &[AccuracyRecord]) -> String {
+    let variants = distinct(rows.iter().map(|r| r.key.variant.clone()));
+    let dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
     let mut parts = Vec::new();
     for d in &dtypes {
-        let mut per: Vec<(&str, &Row)> = variants
+        let mut per: Vec<(&str, &AccuracyRecord)> = variants
             .iter()
             .filter_map(|v| {
-                let rs: Vec<&Row> = rows
+                let rs: Vec<&AccuracyRecord> = rows
                     .iter()
-                    .filter(|r| &r.variant == v && &r.dtype == d)
+                    .filter(|r| &r.key.variant == v && r.key.dtype.name() == *d)
                     .collect();
                 worst(&rs).map(|w| (v.as_str(), w))
             })
@@ -176,14 +88,14 @@ pub fn findings(rows: &[Row]) -> String {
                  accurate {bad} ({} ULP at scale {}{}, {} rows, n = {})",
                 fmt(b.max_ulp),
                 fmt(w.max_ulp),
-                fmt(w.scale),
-                if w.temperature == 1.0 {
+                fmt(w.key.scale),
+                if w.key.temperature == 1.0 {
                     String::new()
                 } else {
-                    format!(", T = {}", fmt(w.temperature))
+                    format!(", T = {}", fmt(w.key.temperature))
                 },
-                w.generator,
-                fmt(w.n)
+                w.key.generator,
+                fmt(w.key.n as f64)
             ));
         }
     }
@@ -198,8 +110,10 @@ pub fn findings(rows: &[Row]) -> String {
         for d in &dtypes {
             let first = rows
                 .iter()
-                .filter(|r| &r.variant == v && &r.dtype == d && r.max_ulp.is_infinite())
-                .map(|r| r.scale)
+                .filter(|r| {
+                    &r.key.variant == v && r.key.dtype.name() == *d && r.max_ulp.is_infinite()
+                })
+                .map(|r| r.key.scale)
                 .fold(f64::NAN, f64::min);
             if !first.is_nan() {
                 at.push(format!("{d} from scale {}", fmt(first)));
@@ -219,17 +133,20 @@ pub fn findings(rows: &[Row]) -> String {
     }
     let worst_argmax = rows
         .iter()
-        .filter(|r| r.argmax.is_finite())
-        .min_by(|a, b| a.argmax.total_cmp(&b.argmax));
+        .filter(|r| r.argmax_agreement_fraction.is_finite())
+        .min_by(|a, b| {
+            a.argmax_agreement_fraction
+                .total_cmp(&b.argmax_agreement_fraction)
+        });
     if let Some(r) = worst_argmax {
-        if r.argmax < 1.0 {
+        if r.argmax_agreement_fraction < 1.0 {
             s += &format!(
                 " The argmax agrees least with the exact one for {} in {} ({} of rows at scale {}, {} rows).",
-                r.variant,
-                r.dtype,
-                pct(r.argmax),
-                fmt(r.scale),
-                r.generator
+                r.key.variant,
+                r.key.dtype.name(),
+                pct(r.argmax_agreement_fraction),
+                fmt(r.key.scale),
+                r.key.generator
             );
         } else {
             s += " Every variant picks the exact argmax on every row.";
@@ -237,35 +154,37 @@ pub fn findings(rows: &[Row]) -> String {
     }
     let zero = rows
         .iter()
-        .filter(|r| r.zero_fraction.is_finite() && r.zero_fraction > 0.0)
-        .max_by(|a, b| a.zero_fraction.total_cmp(&b.zero_fraction));
+        .filter(|r| r.exact_zero_fraction.is_finite() && r.exact_zero_fraction > 0.0)
+        .max_by(|a, b| a.exact_zero_fraction.total_cmp(&b.exact_zero_fraction));
     if let Some(z) = zero {
         s += &format!(
             " The most exact zeros: {} in {} ({} of outputs at scale {}, {} rows, n = {}).",
-            z.variant,
-            z.dtype,
-            pct(z.zero_fraction),
-            fmt(z.scale),
-            z.generator,
-            fmt(z.n)
+            z.key.variant,
+            z.key.dtype.name(),
+            pct(z.exact_zero_fraction),
+            fmt(z.key.scale),
+            z.key.generator,
+            fmt(z.key.n as f64)
         );
     }
     s
 }
 
 /// The summary table: one row per variant and dtype.
-pub fn summary(rows: &[Row]) -> Block {
-    let variants = distinct(rows.iter().map(|r| r.variant.clone()));
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+pub fn summary(rows: &[AccuracyRecord]) -> Block {
+    let variants = distinct(rows.iter().map(|r| r.key.variant.clone()));
+    let dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
     let mut out = Vec::new();
     for v in &variants {
         for d in &dtypes {
-            let rs: Vec<&Row> = rows
+            let rs: Vec<&AccuracyRecord> = rows
                 .iter()
-                .filter(|r| &r.variant == v && &r.dtype == d)
+                .filter(|r| &r.key.variant == v && r.key.dtype.name() == *d)
                 .collect();
             let Some(w) = worst(&rs) else { continue };
-            let samples = sorted_f64(rs.iter().map(|r| r.samples));
+            let samples = sorted_f64(rs.iter().map(|r| r.samples as f64));
             let samples = match (samples.first(), samples.last()) {
                 (Some(a), Some(b)) if a != b => format!("{}–{}", fmt(*a), fmt(*b)),
                 (Some(a), _) => fmt(*a),
@@ -275,7 +194,7 @@ pub fn summary(rows: &[Row]) -> Block {
             let p99 = rs.iter().fold(f64::NAN, |a, r| max_nan(a, r.p99_ulp));
             let argmax = rs
                 .iter()
-                .map(|r| r.argmax)
+                .map(|r| r.argmax_agreement_fraction)
                 .filter(|a| a.is_finite())
                 .fold(f64::NAN, |a, b| if a.is_nan() { b } else { a.min(b) });
             let nonfinite = rs.iter().filter(|r| r.max_ulp.is_infinite()).count();
@@ -287,9 +206,9 @@ pub fn summary(rows: &[Row]) -> Block {
                 t(format!(
                     "{} (scale {}, {}, n = {})",
                     fmt(w.max_ulp),
-                    fmt(w.scale),
-                    w.generator,
-                    fmt(w.n)
+                    fmt(w.key.scale),
+                    w.key.generator,
+                    fmt(w.key.n as f64)
                 )),
                 t(fmt(median(&medians))),
                 t(fmt(p99)),
@@ -318,14 +237,16 @@ pub fn summary(rows: &[Row]) -> Block {
 
 /// Error against the swept axis: one column of panels per dtype; the top row the
 /// worst max ULP over generators and row lengths, the bottom row the median ULP.
-pub fn ulp_figure(name: &str, rows: &[Row], by_temperature: bool) -> Figure {
-    let variants = distinct(rows.iter().map(|r| r.variant.clone()));
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
-    let key = |r: &Row| {
+pub fn ulp_figure(name: &str, rows: &[AccuracyRecord], by_temperature: bool) -> Figure {
+    let variants = distinct(rows.iter().map(|r| r.key.variant.clone()));
+    let dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
+    let key = |r: &AccuracyRecord| {
         if by_temperature {
-            r.temperature
+            r.key.temperature
         } else {
-            r.scale
+            r.key.scale
         }
     };
     let xs = sorted_f64(rows.iter().map(key));
@@ -337,9 +258,9 @@ pub fn ulp_figure(name: &str, rows: &[Row], by_temperature: bool) -> Figure {
             for v in &variants {
                 let mut pts = Vec::new();
                 for &x in &xs {
-                    let at: Vec<&Row> = rows
+                    let at: Vec<&AccuracyRecord> = rows
                         .iter()
-                        .filter(|r| &r.variant == v && &r.dtype == d && key(r) == x)
+                        .filter(|r| &r.key.variant == v && r.key.dtype.name() == *d && key(r) == x)
                         .collect();
                     if at.is_empty() {
                         continue;
@@ -406,8 +327,8 @@ fn base(name: &str) -> &str {
 }
 
 /// Mean non-zero outputs per row: n × (1 − exact-zero fraction).
-fn support(r: &Row) -> f64 {
-    r.n * (1.0 - r.zero_fraction)
+fn support(r: &AccuracyRecord) -> f64 {
+    (r.key.n as f64) * (1.0 - r.exact_zero_fraction)
 }
 
 /// Support size against the scale (or the temperature), one panel per dtype, one
@@ -415,29 +336,36 @@ fn support(r: &Row) -> f64 {
 /// softmax rows from another scenario for comparison.
 pub fn support_figure(
     name: &str,
-    rows: &[Row],
-    extra: &[(String, Vec<Row>)],
+    rows: &[AccuracyRecord],
+    extra: &[(String, Vec<AccuracyRecord>)],
     n: f64,
     by_temperature: bool,
 ) -> Figure {
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
-    let key = |r: &Row| {
+    let dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
+    let key = |r: &AccuracyRecord| {
         if by_temperature {
-            r.temperature
+            r.key.temperature
         } else {
-            r.scale
+            r.key.scale
         }
     };
     let generator = rows
         .iter()
-        .find(|r| r.generator == "normal")
+        .find(|r| r.key.generator == "normal")
         .or(rows.first())
-        .map(|r| r.generator.clone())
+        .map(|r| r.key.generator.clone())
         .unwrap_or_default();
-    let pick = |rs: &[Row], v: &str, d: &str| -> Vec<(f64, f64)> {
+    let pick = |rs: &[AccuracyRecord], v: &str, d: &str| -> Vec<(f64, f64)> {
         let mut pts: Vec<(f64, f64)> = rs
             .iter()
-            .filter(|r| r.variant == v && r.dtype == d && r.n == n && r.generator == generator)
+            .filter(|r| {
+                r.key.variant == v
+                    && r.key.dtype.name() == d
+                    && (r.key.n as f64) == n
+                    && r.key.generator == generator
+            })
             .map(|r| (key(r), support(r)))
             .collect();
         pts.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -446,14 +374,14 @@ pub fn support_figure(
     let mut panels = Vec::new();
     for d in &dtypes {
         let mut series = Vec::new();
-        for v in distinct(rows.iter().map(|r| r.variant.clone())) {
+        for v in distinct(rows.iter().map(|r| r.key.variant.clone())) {
             let pts = pick(rows, &v, d);
             if !pts.is_empty() {
                 series.push(Series::line(&v, pts));
             }
         }
         for (label, rs) in extra {
-            for v in distinct(rs.iter().map(|r| r.variant.clone())) {
+            for v in distinct(rs.iter().map(|r| r.key.variant.clone())) {
                 let pts = pick(rs, &v, d);
                 if !pts.is_empty() {
                     series.push(Series::line(&format!("{v} ({label})"), pts));
@@ -502,7 +430,7 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
             .first()
             .ok_or_else(|| format!("{}: no tables", l.file.display()))
     })?;
-    let rows = parse(table)?;
+    let rows = table.records::<AccuracyRecord>()?;
     let mut out = Rendered {
         method: vec![vec![
             plain(
@@ -527,8 +455,8 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
     }
     out.findings = t(findings(&rows));
     out.blocks.push(summary(&rows));
-    let scales = sorted_f64(rows.iter().map(|r| r.scale));
-    let temps = sorted_f64(rows.iter().map(|r| r.temperature));
+    let scales = sorted_f64(rows.iter().map(|r| r.key.scale));
+    let temps = sorted_f64(rows.iter().map(|r| r.key.temperature));
     if scales.len() >= 2 || temps.len() < 2 {
         let f = ulp_figure(&format!("{}_ulp_vs_scale", l.name), &rows, false);
         out.figures.push((
@@ -544,19 +472,19 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
         ));
     }
     stability::render(&l.name, &rows, &mut out);
-    let has_sparse = rows.iter().any(|r| is_sparse(&l.results, &r.variant));
-    let ns = sorted_f64(rows.iter().map(|r| r.n));
+    let has_sparse = rows.iter().any(|r| is_sparse(&l.results, &r.key.variant));
+    let ns = sorted_f64(rows.iter().map(|r| r.key.n as f64));
     if has_sparse && scales.len() >= 2 {
         // Softmax for comparison: the stable variant of another accuracy scenario,
         // at the largest row length both measured.
-        let softmax: Option<(String, Vec<Row>)> = ctx
+        let softmax: Option<(String, Vec<AccuracyRecord>)> = ctx
             .of_kind("accuracy")
             .filter(|o| o.name != l.name)
             .filter_map(|o| {
-                let rs = parse(o.table("accuracy")?).ok()?;
-                let rs: Vec<Row> = rs
+                let rs = o.table("accuracy")?.records::<AccuracyRecord>().ok()?;
+                let rs: Vec<AccuracyRecord> = rs
                     .into_iter()
-                    .filter(|r| r.variant == "stable" && r.temperature == 1.0)
+                    .filter(|r| r.key.variant == "stable" && r.key.temperature == 1.0)
                     .collect();
                 (!rs.is_empty()).then(|| (o.name.clone(), rs))
             })
@@ -565,13 +493,13 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
             Some((_, rs)) => ns
                 .iter()
                 .rev()
-                .find(|n| rs.iter().any(|r| r.n == **n))
+                .find(|n| rs.iter().any(|r| r.key.n as f64 == **n))
                 .or(ns.last()),
             None => ns.last(),
         }
         .copied()
         .unwrap_or(f64::NAN);
-        let extra: Vec<(String, Vec<Row>)> = softmax.into_iter().collect();
+        let extra: Vec<(String, Vec<AccuracyRecord>)> = softmax.into_iter().collect();
         let f = support_figure(
             &format!("{}_support_vs_scale", l.name),
             &rows,
@@ -604,47 +532,61 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
 }
 
 /// A finding as an [`Inline`] (for tests that read sentences).
-pub fn findings_inline(rows: &[Row]) -> Inline {
+pub fn findings_inline(rows: &[AccuracyRecord]) -> Inline {
     t(findings(rows))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn row(variant: &str, dtype: &str, scale: f64, max_ulp: f64) -> Row {
-        Row {
-            variant: variant.into(),
-            dtype: dtype.into(),
-            n: 16.0,
-            generator: "normal".into(),
-            temperature: 1.0,
-            scale,
-            samples: 1024.0,
+    /// A record at n = 16 on normal rows with errors derived from `max_ulp`.
+    pub(crate) fn record(variant: &str, dtype: &str, scale: f64, max_ulp: f64) -> AccuracyRecord {
+        AccuracyRecord {
+            key: softmax_lab_results::Key {
+                scenario: "accuracy".into(),
+                kind: softmax_lab_results::Kind::Accuracy,
+                variant: variant.into(),
+                dtype: dtype.parse().unwrap_or(softmax_lab_core::DType::F64),
+                n: 16,
+                rows: 64,
+                generator: "normal".into(),
+                temperature: 1.0,
+                scale,
+            },
+            samples: 1024,
             max_ulp,
             median_ulp: max_ulp / 4.0,
             p99_ulp: max_ulp / 2.0,
             mean_ulp: max_ulp / 3.0,
-            argmax: 1.0,
-            zero_fraction: 0.0,
+            mean_ulp_ci95_low: f64::NAN,
+            mean_ulp_ci95_high: f64::NAN,
+            max_bits_of_error: f64::NAN,
+            median_bits_of_error: f64::NAN,
             normwise: f64::NAN,
+            median_normwise: f64::NAN,
             bound: f64::NAN,
-            sum_deviation: f64::NAN,
+            max_sum_deviation: f64::NAN,
+            median_sum_deviation: f64::NAN,
+            argmax_agreement_fraction: 1.0,
+            exact_zeros: 0,
+            reference_zeros: 0,
+            exact_zero_fraction: 0.0,
             kappa_max: f64::NAN,
-            err_over_kappa_u: f64::NAN,
+            max_err_over_kappa_u: f64::NAN,
         }
     }
 
     #[test]
     fn findings_name_the_worst_variant_and_its_number() {
         let rows = vec![
-            row("stable_wide", "f32", 1.0, 0.49),
-            row("stable_wide", "f32", 100.0, 0.5),
-            row("stable", "f32", 1.0, 0.99),
-            row("stable", "f32", 100.0, 1.7),
-            row("naive", "f16", 1.0, 2.8),
-            row("naive", "f16", 31.6, f64::INFINITY),
-            row("stable", "f16", 31.6, 0.9),
+            record("stable_wide", "f32", 1.0, 0.49),
+            record("stable_wide", "f32", 100.0, 0.5),
+            record("stable", "f32", 1.0, 0.99),
+            record("stable", "f32", 100.0, 1.7),
+            record("naive", "f16", 1.0, 2.8),
+            record("naive", "f16", 31.6, f64::INFINITY),
+            record("stable", "f16", 31.6, 0.9),
         ];
         let s = findings(&rows);
         assert!(
@@ -662,9 +604,9 @@ mod tests {
     #[test]
     fn figure_skips_and_counts_unplottable_points() {
         let rows = vec![
-            row("naive", "f16", 1.0, 2.0),
-            row("naive", "f16", 10.0, f64::INFINITY),
-            row("stable", "f16", 1.0, 0.0),
+            record("naive", "f16", 1.0, 2.0),
+            record("naive", "f16", 10.0, f64::INFINITY),
+            record("stable", "f16", 1.0, 0.0),
         ];
         let f = ulp_figure("x_ulp_vs_scale", &rows, false);
         assert_eq!(f.panels.len(), 2);

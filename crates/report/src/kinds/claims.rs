@@ -3,9 +3,9 @@
 //! them. The verdicts come from the `claims` scenario's table; nothing is typed here.
 
 use super::{Loaded, Rendered};
-use crate::data::{text, Cols};
 use crate::doc::{link, t, Block, Span};
 
+use softmax_lab_results::records::ClaimRecord;
 use softmax_lab_results::Verdict;
 
 /// Count the verdicts: "20 claims: holds: 12, ...".
@@ -34,25 +34,14 @@ pub fn findings(verdicts: &[String]) -> String {
 
 /// Render the ledger.
 pub fn render(l: &Loaded) -> Result<Rendered, String> {
-    let table = l.need("claims")?;
-    let c = Cols::new(table);
-    let (claim, verdict) = (c.idx("claim")?, c.idx("verdict")?);
-    let opt = |name| c.opt(name);
-    let (statement, tested, evidence, figure) = (
-        opt("statement"),
-        opt("tested"),
-        opt("evidence"),
-        opt("figure"),
-    );
-    let get = |r: &[_], k: Option<usize>| k.map_or(String::new(), |k| text(r, k));
+    let records = l.need("claims")?.records::<ClaimRecord>()?;
     let mut rows = Vec::new();
     let mut verdicts = Vec::new();
-    for r in &table.rows {
-        let v = text(r, verdict);
-        verdicts.push(v.clone());
-        let fig = get(r, figure);
+    for r in records {
+        verdicts.push(r.verdict.clone());
+        let fig = r.figure;
         // An evidence table of this claim, if the scenario wrote one (c01 ...).
-        let id = text(r, claim);
+        let id = r.claim;
         let own = l.table(&id.to_lowercase()).map(|t| l.csv_name(&t.name));
         let mut links: Vec<Span> = Vec::new();
         if !fig.is_empty() {
@@ -69,10 +58,10 @@ pub fn render(l: &Loaded) -> Result<Rendered, String> {
         }
         rows.push(vec![
             vec![Span::Strong(id)],
-            vec![Span::Strong(v)],
-            t(get(r, statement)),
-            t(get(r, tested)),
-            t(get(r, evidence)),
+            vec![Span::Strong(r.verdict)],
+            t(r.statement),
+            t(r.tested),
+            t(r.evidence),
             links,
         ]);
     }

@@ -1,98 +1,36 @@
 //! Gradient sections: the VJP norm against the logit scale (vanishing gradients),
 //! agreement with the exact VJP, finite differences and candle's autograd.
 
+use softmax_lab_core::{Family, Function};
+use softmax_lab_results::records::GradientRecord;
+use softmax_lab_results::VariantFacts;
+
 use super::{and_list, code, plain, Loaded, Rendered};
-use crate::data::{boolean, dtype_order, fmt, max_nan, num, text, Cols};
+use crate::data::{dtype_order, fmt, max_nan};
 use crate::doc::{t, Block};
 use crate::plot::{Axis, Content, Figure, Panel, Series, Style, REFERENCE};
-use softmax_lab_core::Function;
 
-/// One row of a gradients table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    /// Variant id.
-    pub variant: String,
-    /// Dtype.
-    pub dtype: String,
-    /// Generator label.
-    pub generator: String,
-    /// Row length.
-    pub n: f64,
-    /// Logit scale.
-    pub scale: f64,
-    /// Gradient entries.
-    pub samples: f64,
-    /// Whether the variant has a backward.
-    pub has_backward: bool,
-    /// Median ‖dx‖₂ over rows.
-    pub norm: f64,
-    /// The same for the exact VJP.
-    pub norm_ref: f64,
-    /// Worst normwise error against the exact VJP.
-    pub vjp_normwise: f64,
-    /// Worst normwise difference from finite differences.
-    pub fd_normwise: f64,
-    /// Entries compared with finite differences.
-    pub fd_samples: f64,
-    /// The candle variant compared with.
-    pub candle_variant: String,
-    /// Worst normwise difference from candle.
-    pub candle_normwise: f64,
-    /// Entries of dx at or below the tiny threshold.
-    pub tiny: f64,
-    /// The function the variant computes, as its results file states it.
-    pub function: Option<Function>,
+/// The facts of variant `id` among those a results file states.
+fn facts<'a>(facts: &'a [VariantFacts], id: &str) -> Option<&'a VariantFacts> {
+    facts.iter().find(|f| f.id == id)
 }
 
-/// Parse a gradients table.
-pub fn parse(
-    table: &softmax_lab_results::Table,
-    facts: &softmax_lab_results::Results,
-) -> Result<Vec<Row>, String> {
-    let c = Cols::new(table);
-    let i = [
-        c.idx("variant")?,
-        c.idx("dtype")?,
-        c.idx("generator")?,
-        c.idx("n")?,
-        c.idx("scale")?,
-        c.idx("samples")?,
-        c.idx("has_backward")?,
-        c.idx("vjp_norm_median")?,
-        c.idx("vjp_norm_ref_median")?,
-        c.idx("vjp_normwise")?,
-    ];
-    let o = |name| c.opt(name);
-    let (fd, fds, cv, cn, tiny) = (
-        o("fd_normwise"),
-        o("fd_samples"),
-        o("candle_variant"),
-        o("candle_normwise"),
-        o("tiny_grad_fraction"),
-    );
-    let f = |r: &[_], k: Option<usize>| k.map_or(f64::NAN, |k| num(r, k));
-    Ok(table
-        .rows
-        .iter()
-        .map(|r| Row {
-            variant: text(r, i[0]),
-            dtype: text(r, i[1]),
-            generator: text(r, i[2]),
-            n: num(r, i[3]),
-            scale: num(r, i[4]),
-            samples: num(r, i[5]),
-            has_backward: boolean(r, i[6]),
-            norm: num(r, i[7]),
-            norm_ref: num(r, i[8]),
-            vjp_normwise: num(r, i[9]),
-            fd_normwise: f(r, fd),
-            fd_samples: f(r, fds),
-            candle_variant: cv.map_or(String::new(), |k| text(r, k)),
-            candle_normwise: f(r, cn),
-            tiny: f(r, tiny),
-            function: facts.variant(&text(r, i[0])).map(|v| v.function),
-        })
-        .collect())
+/// The function of variant `id`, as its results file states it.
+fn function(all: &[VariantFacts], id: &str) -> Option<Function> {
+    facts(all, id).map(|f| f.function)
+}
+
+/// Whether a variant is its function's textbook implementation: one of the family
+/// that owns the function (the stable softmax, the log-sum-exp log-softmax, the
+/// sigmoid heads, the sparse maps), not a naive, SIMD or candle one.
+fn textbook(f: &VariantFacts) -> bool {
+    matches!(
+        (f.function, f.family),
+        (Function::Softmax, Family::Stable)
+            | (Function::LogSoftmax, Family::LogSumExp)
+            | (Function::Sigmoid, Family::Sigmoid)
+            | (Function::Sparsemax | Function::Entmax15, Family::Sparse)
+    )
 }
 
 /// The function group of a variant's function (panels of the norm figure); a
@@ -118,54 +56,54 @@ fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 /// The findings paragraph.
-pub fn findings(rows: &[Row]) -> String {
-    let with: Vec<&Row> = rows.iter().filter(|r| r.has_backward).collect();
+pub fn findings(rows: &[GradientRecord], all: &[VariantFacts]) -> String {
+    let with: Vec<&GradientRecord> = rows.iter().filter(|r| r.has_backward).collect();
     let without = distinct(
         rows.iter()
             .filter(|r| !r.has_backward)
-            .map(|r| r.variant.clone()),
+            .map(|r| r.key.variant.clone()),
     );
     let mut s = String::new();
     // The vanishing gradient: norm at the smallest and the largest scale, per group,
     // for the first variant of the group in the widest common dtype (f32 if present).
-    let dtype = if rows.iter().any(|r| r.dtype == "f32") {
+    let dtype = if rows.iter().any(|r| r.key.dtype.name() == "f32") {
         "f32".to_string()
     } else {
-        rows.first().map(|r| r.dtype.clone()).unwrap_or_default()
+        rows.first()
+            .map(|r| r.key.dtype.name().to_string())
+            .unwrap_or_default()
     };
     let generator = rows
         .first()
-        .map(|r| r.generator.clone())
+        .map(|r| r.key.generator.clone())
         .unwrap_or_default();
     let mut parts = Vec::new();
     // The textbook variant of each group speaks for it when present.
-    let mut order = distinct(with.iter().map(|r| r.variant.clone()));
-    order.sort_by_key(|v| !["stable", "log_softmax", "sigmoid", "sparsemax"].contains(&v.as_str()));
+    let mut order = distinct(with.iter().map(|r| r.key.variant.clone()));
+    order.sort_by_key(|v| !facts(all, v).is_some_and(textbook));
     for v in order {
-        let g = group(
-            with.iter()
-                .find(|r| r.variant == v)
-                .and_then(|r| r.function),
-        );
+        let g = group(function(all, &v));
         if parts.iter().any(|(gg, _)| *gg == g) {
             continue;
         }
-        let mut pts: Vec<&&Row> = with
+        let mut pts: Vec<&&GradientRecord> = with
             .iter()
-            .filter(|r| r.variant == v && r.dtype == dtype && r.generator == generator)
+            .filter(|r| {
+                r.key.variant == v && r.key.dtype.name() == dtype && r.key.generator == generator
+            })
             .collect();
-        pts.sort_by(|a, b| a.scale.total_cmp(&b.scale));
+        pts.sort_by(|a, b| a.key.scale.total_cmp(&b.key.scale));
         if let (Some(a), Some(b)) = (pts.first(), pts.last()) {
-            if a.scale < b.scale {
+            if a.key.scale < b.key.scale {
                 parts.push((
                     g,
                     format!(
                         "{v} {} at scale {} to {} at scale {} (exact {})",
-                        fmt(a.norm),
-                        fmt(a.scale),
-                        fmt(b.norm),
-                        fmt(b.scale),
-                        fmt(b.norm_ref)
+                        fmt(a.vjp_norm_median),
+                        fmt(a.key.scale),
+                        fmt(b.vjp_norm_median),
+                        fmt(b.key.scale),
+                        fmt(b.vjp_norm_ref_median)
                     ),
                 ));
             }
@@ -184,23 +122,23 @@ pub fn findings(rows: &[Row]) -> String {
     if let Some(w) = worst {
         s += &format!(
             " Largest normwise error against the exact VJP: {} in {} ({} at scale {}).",
-            w.variant,
-            w.dtype,
+            w.key.variant,
+            w.key.dtype.name(),
             fmt(w.vjp_normwise),
-            fmt(w.scale)
+            fmt(w.key.scale)
         );
     }
     let fd = with
         .iter()
-        .filter(|r| r.fd_normwise.is_finite() && r.fd_samples > 0.0)
+        .filter(|r| r.fd_normwise.is_finite() && (r.fd_samples as f64) > 0.0)
         .max_by(|a, b| a.fd_normwise.total_cmp(&b.fd_normwise));
     if let Some(f) = fd {
         s += &format!(
             " The largest normwise difference from central finite differences (f64) is {} \
              ({} at scale {}).",
             fmt(f.fd_normwise),
-            f.variant,
-            fmt(f.scale)
+            f.key.variant,
+            fmt(f.key.scale)
         );
     }
     let candle = with
@@ -211,10 +149,10 @@ pub fn findings(rows: &[Row]) -> String {
         s += &format!(
             " Against candle's autograd the largest difference is {} ({} vs {} in {}, scale {}).",
             fmt(c.candle_normwise),
-            c.variant,
+            c.key.variant,
             c.candle_variant,
-            c.dtype,
-            fmt(c.scale)
+            c.key.dtype.name(),
+            fmt(c.key.scale)
         );
     }
     if !without.is_empty() {
@@ -224,19 +162,21 @@ pub fn findings(rows: &[Row]) -> String {
 }
 
 /// The summary table: per variant × dtype.
-pub fn summary(rows: &[Row]) -> Block {
-    let variants = distinct(rows.iter().map(|r| r.variant.clone()));
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+pub fn summary(rows: &[GradientRecord]) -> Block {
+    let variants = distinct(rows.iter().map(|r| r.key.variant.clone()));
+    let dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
     let generator = rows
         .first()
-        .map(|r| r.generator.clone())
+        .map(|r| r.key.generator.clone())
         .unwrap_or_default();
     let mut out = Vec::new();
     for v in &variants {
         for d in &dtypes {
-            let rs: Vec<&Row> = rows
+            let rs: Vec<&GradientRecord> = rows
                 .iter()
-                .filter(|r| &r.variant == v && &r.dtype == d)
+                .filter(|r| &r.key.variant == v && &r.key.dtype.name() == d)
                 .collect();
             if rs.is_empty() {
                 continue;
@@ -246,27 +186,29 @@ pub fn summary(rows: &[Row]) -> Block {
                     vec![code(v)],
                     t(d.clone()),
                     t(rs.len().to_string()),
-                    t(fmt(rs[0].samples)),
+                    t(fmt(rs[0].samples as f64)),
                     t("no backward"),
                 ];
                 cells.resize(9, t(""));
                 out.push(cells);
                 continue;
             }
-            let mut g: Vec<&&Row> = rs.iter().filter(|r| r.generator == generator).collect();
-            g.sort_by(|a, b| a.scale.total_cmp(&b.scale));
+            let mut g: Vec<&&GradientRecord> =
+                rs.iter().filter(|r| r.key.generator == generator).collect();
+            g.sort_by(|a, b| a.key.scale.total_cmp(&b.key.scale));
             let norms = match (g.first(), g.last()) {
                 (Some(a), Some(b)) => format!(
                     "{} → {} (exact {} → {})",
-                    fmt(a.norm),
-                    fmt(b.norm),
-                    fmt(a.norm_ref),
-                    fmt(b.norm_ref)
+                    fmt(a.vjp_norm_median),
+                    fmt(b.vjp_norm_median),
+                    fmt(a.vjp_norm_ref_median),
+                    fmt(b.vjp_norm_ref_median)
                 ),
                 _ => "nan".into(),
             };
-            let worst = |f: fn(&Row) -> f64| rs.iter().fold(f64::NAN, |a, r| max_nan(a, f(r)));
-            let fd_samples = rs.iter().map(|r| r.fd_samples).fold(0.0, f64::max);
+            let worst =
+                |f: fn(&GradientRecord) -> f64| rs.iter().fold(f64::NAN, |a, r| max_nan(a, f(r)));
+            let fd_samples = rs.iter().map(|r| r.fd_samples as f64).fold(0.0, f64::max);
             let candle = rs
                 .iter()
                 .find(|r| !r.candle_variant.is_empty())
@@ -275,7 +217,7 @@ pub fn summary(rows: &[Row]) -> Block {
                 vec![code(v)],
                 t(d.clone()),
                 t(rs.len().to_string()),
-                t(fmt(rs[0].samples)),
+                t(fmt(rs[0].samples as f64)),
                 t(norms),
                 t(fmt(worst(|r| r.vjp_normwise))),
                 t(if fd_samples > 0.0 {
@@ -291,7 +233,7 @@ pub fn summary(rows: &[Row]) -> Block {
                     Some(c) => format!("{} (vs {c})", fmt(worst(|r| r.candle_normwise))),
                     None => "—".into(),
                 }),
-                t(crate::data::pct(worst(|r| r.tiny))),
+                t(crate::data::pct(worst(|r| r.tiny_grad_fraction))),
             ]);
         }
     }
@@ -315,8 +257,10 @@ pub fn summary(rows: &[Row]) -> Block {
 
 /// Median VJP norm against the scale: panels per function group (rows) and dtype
 /// (columns: the narrowest and f32 where present), the exact norm dashed.
-pub fn norm_figure(name: &str, rows: &[Row]) -> Figure {
-    let all_dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+pub fn norm_figure(name: &str, rows: &[GradientRecord], all: &[VariantFacts]) -> Figure {
+    let all_dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
     let dtypes: Vec<String> = {
         let mut d: Vec<String> = all_dtypes
             .iter()
@@ -330,9 +274,12 @@ pub fn norm_figure(name: &str, rows: &[Row]) -> Figure {
     };
     let generator = rows
         .first()
-        .map(|r| r.generator.clone())
+        .map(|r| r.key.generator.clone())
         .unwrap_or_default();
-    let groups = distinct(rows.iter().map(|r| group(r.function).to_string()));
+    let groups = distinct(
+        rows.iter()
+            .map(|r| group(function(all, &r.key.variant)).to_string()),
+    );
     let mut panels = Vec::new();
     let mut skipped = 0;
     for g in &groups {
@@ -341,25 +288,35 @@ pub fn norm_figure(name: &str, rows: &[Row]) -> Figure {
             let mut exact: Option<Vec<(f64, f64)>> = None;
             for v in distinct(
                 rows.iter()
-                    .filter(|r| group(r.function) == g && r.has_backward)
-                    .map(|r| r.variant.clone()),
+                    .filter(|r| group(function(all, &r.key.variant)) == g && r.has_backward)
+                    .map(|r| r.key.variant.clone()),
             ) {
-                let mut pts: Vec<&Row> = rows
+                let mut pts: Vec<&GradientRecord> = rows
                     .iter()
-                    .filter(|r| r.variant == v && &r.dtype == d && r.generator == generator)
+                    .filter(|r| {
+                        r.key.variant == v
+                            && &r.key.dtype.name() == d
+                            && r.key.generator == generator
+                    })
                     .collect();
-                pts.sort_by(|a, b| a.scale.total_cmp(&b.scale));
+                pts.sort_by(|a, b| a.key.scale.total_cmp(&b.key.scale));
                 skipped += pts
                     .iter()
-                    .filter(|r| !(r.norm.is_finite() && r.norm > 0.0))
+                    .filter(|r| !(r.vjp_norm_median.is_finite() && r.vjp_norm_median > 0.0))
                     .count();
-                if exact.is_none() && !pts.is_empty() && v != "log_of_softmax" {
-                    exact = Some(pts.iter().map(|r| (r.scale, r.norm_ref)).collect());
+                if exact.is_none() && !pts.is_empty() {
+                    exact = Some(
+                        pts.iter()
+                            .map(|r| (r.key.scale, r.vjp_norm_ref_median))
+                            .collect(),
+                    );
                 }
                 if !pts.is_empty() {
                     series.push(Series::line(
                         &v,
-                        pts.iter().map(|r| (r.scale, r.norm)).collect(),
+                        pts.iter()
+                            .map(|r| (r.key.scale, r.vjp_norm_median))
+                            .collect(),
                     ));
                 }
             }
@@ -403,7 +360,8 @@ pub fn norm_figure(name: &str, rows: &[Row]) -> Figure {
 
 /// Render a gradients section.
 pub fn render(l: &Loaded) -> Result<Rendered, String> {
-    let rows = parse(l.need("gradients")?, &l.results)?;
+    let rows = l.need("gradients")?.records::<GradientRecord>()?;
+    let all = &l.results.variants;
     let mut out = Rendered {
         method: vec![vec![plain(
             "For each point a seeded upstream gradient dy (entries Normal(0, 1), rounded to \
@@ -419,10 +377,10 @@ pub fn render(l: &Loaded) -> Result<Rendered, String> {
         out.findings = t("The table is empty: nothing was measured.");
         return Ok(out);
     }
-    out.findings = t(findings(&rows));
+    out.findings = t(findings(&rows, all));
     out.blocks.push(summary(&rows));
     out.figures.push((
-        norm_figure(&format!("{}_grad_norm_vs_scale", l.name), &rows),
+        norm_figure(&format!("{}_grad_norm_vs_scale", l.name), &rows, all),
         "Gradient norm against the logit scale, per function group and dtype (log–log); \
          the dashed line is the exact VJP's norm."
             .into(),
@@ -433,30 +391,54 @@ pub fn render(l: &Loaded) -> Result<Rendered, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use softmax_lab_core::DType;
+    use softmax_lab_results::{Key, Kind};
 
-    fn row(v: &str, scale: f64, norm: f64) -> Row {
-        Row {
-            variant: v.into(),
-            dtype: "f32".into(),
-            generator: "normal".into(),
-            n: 32.0,
-            scale,
-            samples: 1024.0,
+    fn row(v: &str, scale: f64, norm: f64) -> GradientRecord {
+        GradientRecord {
+            key: Key {
+                scenario: "gradients".into(),
+                kind: Kind::Gradients,
+                variant: v.into(),
+                dtype: DType::F32,
+                n: 32,
+                rows: 32,
+                generator: "normal".into(),
+                temperature: 1.0,
+                scale,
+            },
+            samples: 1024,
             has_backward: v != "candle_softmax_last_dim",
-            norm,
-            norm_ref: norm,
+            vjp_norm_median: norm,
+            vjp_norm_ref_median: norm,
             vjp_normwise: if v == "naive" { 0.02 } else { 1e-7 },
+            vjp_normwise_median: 1e-7,
             fd_normwise: 1e-9,
-            fd_samples: 128.0,
+            fd_samples: 128,
             candle_variant: "candle_softmax".into(),
             candle_normwise: 3e-7,
-            tiny: 0.0,
-            function: Some(if v == "sigmoid" {
-                Function::Sigmoid
-            } else {
-                Function::Softmax
-            }),
+            candle_samples: 1024,
+            tiny_grad_threshold: 1e-6,
+            tiny_grad_fraction: 0.0,
+            ref_tiny_grad_fraction: 0.0,
+            zero_grad_fraction: 0.0,
         }
+    }
+
+    /// What a results file states of the test's variants.
+    fn all() -> Vec<VariantFacts> {
+        [
+            ("stable", Family::Stable, Function::Softmax),
+            ("naive", Family::Naive, Function::Softmax),
+            ("sigmoid", Family::Sigmoid, Function::Sigmoid),
+            ("candle_softmax_last_dim", Family::Candle, Function::Softmax),
+        ]
+        .map(|(id, family, function)| VariantFacts {
+            id: id.into(),
+            family,
+            function,
+        })
+        .to_vec()
     }
 
     #[test]
@@ -469,7 +451,7 @@ mod tests {
             row("sigmoid", 1000.0, 0.01),
             row("candle_softmax_last_dim", 0.1, f64::NAN),
         ];
-        let s = findings(&rows);
+        let s = findings(&rows, &all());
         assert!(
             s.contains("stable 0.18 at scale 0.1 to 1e-30 at scale 1000 (exact 1e-30)"),
             "{s}"

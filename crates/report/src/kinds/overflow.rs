@@ -1,8 +1,10 @@
 //! Overflow sections: the map of non-finite outputs over scale × variant per dtype,
 //! and the onset table (first scale with non-finite outputs, with flushed zeros).
 
+use softmax_lab_results::records::{OnsetRecord, OverflowRecord};
+
 use super::{and_list, code, plain, Loaded, Rendered};
-use crate::data::{distinct_num, distinct_text, dtype_order, fmt, max_nan, num, rows, text, Cols};
+use crate::data::{dtype_order, fmt, max_nan};
 use crate::doc::{t, Block};
 use crate::plot::{Axis, Content, Figure, Heat, Panel};
 
@@ -35,46 +37,36 @@ fn min_nan(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Per variant × dtype onsets from the onset table (minimum over the other keys).
-pub fn onsets(table: &softmax_lab_results::Table) -> Result<Vec<Onset>, String> {
-    let c = Cols::new(table);
-    let (v, d, nf, fl, mx, sa) = (
-        c.idx("variant")?,
-        c.idx("dtype")?,
-        c.idx("first_nonfinite_scale")?,
-        c.idx("first_flushed_zero_scale")?,
-        c.idx("max_scale")?,
-        c.idx("samples")?,
-    );
-    let th = c.opt("exp_overflow_threshold");
+/// Per variant × dtype onsets from the onset records (minimum over the other keys).
+pub fn onsets(records: &[OnsetRecord]) -> Vec<Onset> {
     let mut out: Vec<Onset> = Vec::new();
-    for r in &table.rows {
-        let (variant, dtype) = (text(r, v), text(r, d));
+    for r in records {
+        let dtype = r.dtype.name();
         let o = match out
             .iter_mut()
-            .find(|o| o.variant == variant && o.dtype == dtype)
+            .find(|o| o.variant == r.variant && o.dtype == dtype)
         {
             Some(o) => o,
             None => {
                 out.push(Onset {
-                    variant,
-                    dtype,
+                    variant: r.variant.clone(),
+                    dtype: dtype.to_string(),
                     nonfinite: f64::NAN,
                     flushed: f64::NAN,
                     max_scale: f64::NAN,
                     samples: f64::NAN,
-                    threshold: th.map_or(f64::NAN, |k| num(r, k)),
+                    threshold: r.exp_overflow_threshold,
                 });
                 let last = out.len() - 1;
                 &mut out[last]
             }
         };
-        o.nonfinite = min_nan(o.nonfinite, num(r, nf));
-        o.flushed = min_nan(o.flushed, num(r, fl));
-        o.max_scale = max_nan(o.max_scale, num(r, mx));
-        o.samples = min_nan(o.samples, num(r, sa));
+        o.nonfinite = min_nan(o.nonfinite, r.first_nonfinite_scale);
+        o.flushed = min_nan(o.flushed, r.first_flushed_zero_scale);
+        o.max_scale = max_nan(o.max_scale, r.max_scale);
+        o.samples = min_nan(o.samples, r.samples as f64);
     }
-    Ok(out)
+    out
 }
 
 /// The findings paragraph from the onsets.
@@ -207,32 +199,32 @@ pub fn summary(onsets: &[Onset]) -> Block {
 
 /// The non-finite map: one panel per dtype, variants down, scales across; each cell
 /// the largest non-finite fraction over generators and row lengths.
-pub fn map_figure(name: &str, table: &softmax_lab_results::Table) -> Result<Figure, String> {
-    let c = Cols::new(table);
-    let (v, d, s, nf) = (
-        c.idx("variant")?,
-        c.idx("dtype")?,
-        c.idx("scale")?,
-        c.idx("nonfinite_fraction")?,
-    );
-    let all = rows(table);
-    let variants = distinct_text(&all, v);
-    let dtypes = dtype_order(distinct_text(&all, d));
-    let scales = distinct_num(&all, s);
+pub fn map_figure(name: &str, records: &[OverflowRecord]) -> Figure {
+    let variants = distinct_text_of(records.iter().map(|r| r.key.variant.clone()));
+    let dtypes = dtype_order(distinct_text_of(
+        records.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
+    let mut scales: Vec<f64> = records
+        .iter()
+        .map(|r| r.key.scale)
+        .filter(|v| v.is_finite())
+        .collect();
+    scales.sort_by(f64::total_cmp);
+    scales.dedup_by(|a, b| a.to_bits() == b.to_bits());
     let mut panels = Vec::new();
     for dt in &dtypes {
         let mut values = vec![vec![f64::NAN; scales.len()]; variants.len()];
-        for r in &all {
-            if &text(r, d) != dt {
+        for r in records {
+            if r.key.dtype.name() != dt {
                 continue;
             }
             let (Some(i), Some(j)) = (
-                variants.iter().position(|x| *x == text(r, v)),
-                scales.iter().position(|x| *x == num(r, s)),
+                variants.iter().position(|x| *x == r.key.variant),
+                scales.iter().position(|x| *x == r.key.scale),
             ) else {
                 continue;
             };
-            values[i][j] = max_nan(values[i][j], num(r, nf));
+            values[i][j] = max_nan(values[i][j], r.nonfinite_fraction);
         }
         panels.push(Panel {
             title: dt.clone(),
@@ -246,7 +238,7 @@ pub fn map_figure(name: &str, table: &softmax_lab_results::Table) -> Result<Figu
             }),
         });
     }
-    Ok(Figure {
+    Figure {
         name: name.to_string(),
         title: format!(
             "{}: fraction of outputs non-finite where the exact value is finite",
@@ -259,12 +251,12 @@ pub fn map_figure(name: &str, table: &softmax_lab_results::Table) -> Result<Figu
              grey: the variant does not run in that dtype."
                 .into(),
         ],
-    })
+    }
 }
 
 /// Render an overflow section.
 pub fn render(l: &Loaded) -> Result<Rendered, String> {
-    let table = l.need("overflow")?;
+    let records = l.need("overflow")?.records::<OverflowRecord>()?;
     let mut out = Rendered {
         method: vec![vec![plain(
             "Each variant runs on seeded rows whose logits are multiplied by the scale; an \
@@ -277,7 +269,7 @@ pub fn render(l: &Loaded) -> Result<Rendered, String> {
     };
     match l.table("onset") {
         Some(onset) => {
-            let o = onsets(onset)?;
+            let o = onsets(&onset.records::<OnsetRecord>()?);
             out.findings = t(findings(&o));
             out.blocks.push(Block::Para(vec![plain(
                 "First scale with non-finite outputs / first scale with flushed zeros \
@@ -293,7 +285,7 @@ pub fn render(l: &Loaded) -> Result<Rendered, String> {
             ));
         }
     }
-    let f = map_figure(&format!("{}_nonfinite_map", l.name), table)?;
+    let f = map_figure(&format!("{}_nonfinite_map", l.name), &records);
     out.figures.push((
         f,
         "Overflow map: fraction of non-finite outputs over logit scale × variant, per dtype."

@@ -2,9 +2,10 @@
 //! copy and candle, accuracy against throughput, hierarchical against full softmax
 //! cost per target, and sharded softmax against unsharded.
 
+use softmax_lab_results::records::AccuracyRecord;
 use softmax_lab_results::Table;
 
-use super::{accuracy, and_list, code, plain, Ctx, Loaded, Rendered};
+use super::{and_list, code, plain, Ctx, Loaded, Rendered};
 use crate::data::{boolean, dtype_order, fmt, max_nan, num, text, Cols};
 use crate::doc::{t, Block};
 use crate::plot::{Axis, Content, Figure, Panel, Series, Style, REFERENCE};
@@ -208,7 +209,7 @@ pub fn throughput_figure(name: &str, rows: &[Row]) -> Figure {
 
 /// Accuracy (worst max ULP at the smallest scale, temperature 1, from the accuracy
 /// scenarios) against throughput at the largest row length, per dtype.
-pub fn accuracy_vs_throughput(name: &str, rows: &[Row], acc: &[accuracy::Row]) -> Option<Figure> {
+pub fn accuracy_vs_throughput(name: &str, rows: &[Row], acc: &[AccuracyRecord]) -> Option<Figure> {
     let threads = min_threads(rows);
     let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
     let mut panels = Vec::new();
@@ -235,16 +236,18 @@ pub fn accuracy_vs_throughput(name: &str, rows: &[Row], acc: &[accuracy::Row]) -
             else {
                 continue;
             };
-            let pts: Vec<&accuracy::Row> = acc
+            let pts: Vec<&AccuracyRecord> = acc
                 .iter()
-                .filter(|a| a.variant == v && &a.dtype == d && a.temperature == 1.0)
+                .filter(|a| {
+                    a.key.variant == v && a.key.dtype.name() == *d && a.key.temperature == 1.0
+                })
                 .collect();
-            let Some(s0) = pts.iter().map(|a| a.scale).reduce(f64::min) else {
+            let Some(s0) = pts.iter().map(|a| a.key.scale).reduce(f64::min) else {
                 continue;
             };
             let ulp = pts
                 .iter()
-                .filter(|a| a.scale == s0)
+                .filter(|a| a.key.scale == s0)
                 .fold(f64::NAN, |m, a| max_nan(m, a.max_ulp));
             if !ulp.is_finite() {
                 infinite.push(format!("{v} ({d})"));
@@ -614,9 +617,12 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
             throughput_figure(&format!("{}_throughput_vs_n", l.name), &rows),
             "Throughput against row length, with the memory copy and candle.".into(),
         ));
-        let acc: Vec<accuracy::Row> = ctx
+        let acc: Vec<AccuracyRecord> = ctx
             .of_kind("accuracy")
-            .filter_map(|a| a.table("accuracy").and_then(|t| accuracy::parse(t).ok()))
+            .filter_map(|a| {
+                a.table("accuracy")
+                    .and_then(|t| t.records::<AccuracyRecord>().ok())
+            })
             .flatten()
             .collect();
         if let Some(f) =

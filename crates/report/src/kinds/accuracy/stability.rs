@@ -4,7 +4,10 @@
 //! first-order bound; and, where the row length is the swept axis, sum-to-one and
 //! max ULP error against n with the n·u, log2(n)·u and u growth lines.
 
-use super::{distinct, sorted_f64, Row, ULP_FLOOR};
+use softmax_lab_core::DType;
+use softmax_lab_results::records::AccuracyRecord;
+
+use super::{distinct, sorted_f64, ULP_FLOOR};
 use crate::data::{dtype_order, fmt, max_nan};
 use crate::doc::{t, Block};
 use crate::kinds::{code, plain, Rendered};
@@ -16,13 +19,9 @@ pub const STABLE_PER_N: f64 = 4.0;
 
 /// The unit roundoff of a dtype by name (NaN for an unknown name).
 fn unit_roundoff(dtype: &str) -> f64 {
-    match dtype {
-        "f16" => 2f64.powi(-11),
-        "bf16" => 2f64.powi(-8),
-        "f32" => 2f64.powi(-24),
-        "f64" => 2f64.powi(-53),
-        _ => f64::NAN,
-    }
+    dtype
+        .parse::<DType>()
+        .map_or(f64::NAN, DType::unit_roundoff)
 }
 
 /// The stability verdict of one variant in one dtype.
@@ -48,25 +47,33 @@ impl Verdict {
 }
 
 /// One verdict per variant × dtype that has the ratio column (empty for older results).
-pub fn verdicts(rows: &[Row]) -> Vec<Verdict> {
-    let variants = distinct(rows.iter().map(|r| r.variant.clone()));
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+pub fn verdicts(rows: &[AccuracyRecord]) -> Vec<Verdict> {
+    let variants = distinct(rows.iter().map(|r| r.key.variant.clone()));
+    let dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
     let mut out = Vec::new();
     for v in &variants {
         for d in &dtypes {
-            let rs: Vec<&Row> = rows
+            let rs: Vec<&AccuracyRecord> = rows
                 .iter()
-                .filter(|r| &r.variant == v && &r.dtype == d && !r.err_over_kappa_u.is_nan())
+                .filter(|r| {
+                    &r.key.variant == v
+                        && r.key.dtype.name() == *d
+                        && !r.max_err_over_kappa_u.is_nan()
+                })
                 .collect();
             if rs.is_empty() {
                 continue;
             }
-            let fold = |f: &dyn Fn(&Row) -> f64| rs.iter().fold(f64::NAN, |a, r| max_nan(a, f(r)));
+            let fold = |f: &dyn Fn(&AccuracyRecord) -> f64| {
+                rs.iter().fold(f64::NAN, |a, r| max_nan(a, f(r)))
+            };
             out.push(Verdict {
                 variant: v.clone(),
                 dtype: d.clone(),
-                worst_ratio: fold(&|r| r.err_over_kappa_u),
-                worst_ratio_per_n: fold(&|r| r.err_over_kappa_u / r.n),
+                worst_ratio: fold(&|r| r.max_err_over_kappa_u),
+                worst_ratio_per_n: fold(&|r| r.max_err_over_kappa_u / (r.key.n as f64)),
                 worst_fraction_of_bound: fold(&|r| r.normwise / r.bound),
             });
         }
@@ -127,15 +134,27 @@ pub fn table(verdicts: &[Verdict]) -> Block {
 
 /// Worst max ULP and worst err / (κ u) side by side against `key`, one row of
 /// two panels per dtype.
-pub fn side_by_side(name: &str, rows: &[Row], key: fn(&Row) -> f64, x: &str) -> Figure {
-    let variants = distinct(rows.iter().map(|r| r.variant.clone()));
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+pub fn side_by_side(
+    name: &str,
+    rows: &[AccuracyRecord],
+    key: fn(&AccuracyRecord) -> f64,
+    x: &str,
+) -> Figure {
+    let variants = distinct(rows.iter().map(|r| r.key.variant.clone()));
+    let dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
     let xs = sorted_f64(rows.iter().map(key));
     let mut panels = Vec::new();
     for d in &dtypes {
         for (label, stat) in [
-            ("max error (ULP)", (|r: &Row| r.max_ulp) as fn(&Row) -> f64),
-            ("max error / (κ·u)", |r: &Row| r.err_over_kappa_u),
+            (
+                "max error (ULP)",
+                (|r: &AccuracyRecord| r.max_ulp) as fn(&AccuracyRecord) -> f64,
+            ),
+            ("max error / (κ·u)", |r: &AccuracyRecord| {
+                r.max_err_over_kappa_u
+            }),
         ] {
             let mut series = Vec::new();
             for v in &variants {
@@ -144,7 +163,9 @@ pub fn side_by_side(name: &str, rows: &[Row], key: fn(&Row) -> f64, x: &str) -> 
                     .filter_map(|&xv| {
                         let y = rows
                             .iter()
-                            .filter(|r| &r.variant == v && &r.dtype == d && key(r) == xv)
+                            .filter(|r| {
+                                &r.key.variant == v && r.key.dtype.name() == *d && key(r) == xv
+                            })
                             .fold(f64::NAN, |a, r| max_nan(a, stat(r)));
                         y.is_finite().then_some((xv, y.max(ULP_FLOOR)))
                     })
@@ -176,20 +197,22 @@ pub fn side_by_side(name: &str, rows: &[Row], key: fn(&Row) -> f64, x: &str) -> 
 
 /// Sum-to-one error (in units of u) and max ULP error against n, one row of two
 /// panels per dtype, with the n·u, log2(n)·u and u growth lines.
-pub fn growth_figure(name: &str, rows: &[Row]) -> Figure {
-    let variants = distinct(rows.iter().map(|r| r.variant.clone()));
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
-    let ns = sorted_f64(rows.iter().map(|r| r.n));
+pub fn growth_figure(name: &str, rows: &[AccuracyRecord]) -> Figure {
+    let variants = distinct(rows.iter().map(|r| r.key.variant.clone()));
+    let dtypes = dtype_order(distinct(
+        rows.iter().map(|r| r.key.dtype.name().to_string()),
+    ));
+    let ns = sorted_f64(rows.iter().map(|r| r.key.n as f64));
     let mut panels = Vec::new();
     for d in &dtypes {
         let u = unit_roundoff(d);
         for (label, stat, in_u) in [
             (
                 "max |Σy − 1| / u",
-                (|r: &Row| r.sum_deviation) as fn(&Row) -> f64,
+                (|r: &AccuracyRecord| r.max_sum_deviation) as fn(&AccuracyRecord) -> f64,
                 true,
             ),
-            ("max error (ULP)", |r: &Row| r.max_ulp, false),
+            ("max error (ULP)", |r: &AccuracyRecord| r.max_ulp, false),
         ] {
             let mut series = Vec::new();
             for v in &variants {
@@ -198,7 +221,11 @@ pub fn growth_figure(name: &str, rows: &[Row]) -> Figure {
                     .filter_map(|&n| {
                         let y = rows
                             .iter()
-                            .filter(|r| &r.variant == v && &r.dtype == d && r.n == n)
+                            .filter(|r| {
+                                &r.key.variant == v
+                                    && r.key.dtype.name() == *d
+                                    && (r.key.n as f64) == n
+                            })
                             .fold(f64::NAN, |a, r| max_nan(a, stat(r)));
                         let y = if in_u { y / u } else { y };
                         y.is_finite().then_some((n, y.max(ULP_FLOOR)))
@@ -246,7 +273,7 @@ pub fn growth_figure(name: &str, rows: &[Row]) -> Figure {
 }
 
 /// Add the stability table, its sentence and figures to an accuracy section.
-pub fn render(name: &str, rows: &[Row], out: &mut Rendered) {
+pub fn render(name: &str, rows: &[AccuracyRecord], out: &mut Rendered) {
     let verdicts = verdicts(rows);
     if verdicts.is_empty() {
         return; // results written before the columns existed
@@ -268,12 +295,12 @@ pub fn render(name: &str, rows: &[Row], out: &mut Rendered) {
         stability_sentence(&verdicts)
     )));
     out.blocks.push(table(&verdicts));
-    let scales = sorted_f64(rows.iter().map(|r| r.scale));
-    let ns = sorted_f64(rows.iter().map(|r| r.n));
-    let (key, x): (fn(&Row) -> f64, &str) = if scales.len() >= 2 || ns.len() < 2 {
-        (|r: &Row| r.scale, "logit scale (×)")
+    let scales = sorted_f64(rows.iter().map(|r| r.key.scale));
+    let ns = sorted_f64(rows.iter().map(|r| r.key.n as f64));
+    let (key, x): (fn(&AccuracyRecord) -> f64, &str) = if scales.len() >= 2 || ns.len() < 2 {
+        (|r: &AccuracyRecord| r.key.scale, "logit scale (×)")
     } else {
-        (|r: &Row| r.n, "row length n")
+        (|r: &AccuracyRecord| r.key.n as f64, "row length n")
     };
     out.figures.push((
         side_by_side(&format!("{name}_err_over_kappa_u"), rows, key, x),
@@ -293,27 +320,19 @@ pub fn render(name: &str, rows: &[Row], out: &mut Rendered) {
 mod tests {
     use super::*;
 
-    fn row(variant: &str, n: f64, ratio: f64, normwise: f64) -> Row {
-        Row {
-            variant: variant.into(),
-            dtype: "f32".into(),
-            n,
-            generator: "normal".into(),
-            temperature: 1.0,
-            scale: 1.0,
-            samples: n,
-            max_ulp: 1.0,
-            median_ulp: 0.5,
-            p99_ulp: 1.0,
-            mean_ulp: 0.5,
-            argmax: 1.0,
-            zero_fraction: 0.0,
-            normwise,
-            bound: 1e-4,
-            sum_deviation: 1e-7,
-            kappa_max: 3.0,
-            err_over_kappa_u: ratio,
-        }
+    fn row(variant: &str, n: f64, ratio: f64, normwise: f64) -> AccuracyRecord {
+        let mut r = crate::kinds::accuracy::tests::record(variant, "f32", 1.0, 1.0);
+        r.key.n = n as usize;
+        r.samples = n as usize;
+        r.median_ulp = 0.5;
+        r.p99_ulp = 1.0;
+        r.mean_ulp = 0.5;
+        r.normwise = normwise;
+        r.bound = 1e-4;
+        r.max_sum_deviation = 1e-7;
+        r.kappa_max = 3.0;
+        r.max_err_over_kappa_u = ratio;
+        r
     }
 
     #[test]
