@@ -8,7 +8,7 @@
 //! when such a file is missing the claim (or the part of it) is "not tested here"
 //! and the evidence says which file was missing.
 //!
-//! Tables: the main table `claims` ([`COLUMNS`]), then the evidence tables, each
+//! Tables: the main table `claims` (one [`ClaimRecord`] per claim), then the evidence tables, each
 //! starting with the `scenario` column: `c01` … `c20` (one per claim that has
 //! evidence; C15 adds `c15_gumbel` and `c15_relaxed`). The `figure` column links a
 //! verdict to its evidence, relative to the report folder:
@@ -47,21 +47,11 @@ use softmax_lab_logsumexp::sharded::bytes_exchanged;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use crate::generate::{generate, stream};
+pub use crate::results::records::ClaimRecord;
 use crate::results::{ColumnType, Results, Table, Value};
 use crate::scenario::{Dist, Scenario};
 use crate::stats::{fraction, median, summarize};
 use crate::HarnessError;
-
-/// The columns of the main table (named "claims"): claim, statement, verdict,
-/// tested, evidence, figure.
-pub const COLUMNS: [(&str, ColumnType); 6] = [
-    ("claim", ColumnType::Text),
-    ("statement", ColumnType::Text),
-    ("verdict", ColumnType::Text),
-    ("tested", ColumnType::Text),
-    ("evidence", ColumnType::Text),
-    ("figure", ColumnType::Text),
-];
 
 /// The claims put to the test: id and statement, as the study's claims list
 /// restates them.
@@ -189,20 +179,21 @@ pub fn measure(
         registry,
         results_dir,
     };
-    let mut main = Table::new("claims", &COLUMNS);
+    let mut main = Vec::new();
     let mut evidence = Vec::new();
     for (&(id, statement), f) in CLAIMS.iter().zip(CLAIM_FNS) {
         let finding = f(&cx)?;
-        main.push(vec![
-            Value::Text(id.into()),
-            Value::Text(statement.into()),
-            Value::Text(finding.verdict.name().into()),
-            Value::Text(finding.tested),
-            Value::Text(finding.evidence),
-            Value::Text(finding.figure),
-        ]);
+        main.push(ClaimRecord {
+            claim: id.into(),
+            statement: statement.into(),
+            verdict: finding.verdict.name().into(),
+            tested: finding.tested,
+            evidence: finding.evidence,
+            figure: finding.figure,
+        });
         evidence.extend(finding.tables);
     }
+    let main = Table::from_records("claims", &main);
     Ok(std::iter::once(main).chain(evidence).collect())
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the claims ledger.
 
 use super::*;
+use crate::results::records::ComparisonRecord;
 use crate::results::Results;
 
 const SCENARIO: &str = "name = \"claims\"\ndescription = \"test\"\nkind = \"claims\"\nseed = 7\n";
@@ -178,42 +179,34 @@ fn write_results(dir: &Path, file: &str, name: &str, tables: Vec<Table>) {
 }
 
 fn comparisons(rows: &[(&str, &str, &str, f64, f64, f64)]) -> Table {
-    let mut t = Table::new(
-        "comparisons",
-        &[
-            ("scenario", ColumnType::Text),
-            ("factor", ColumnType::Text),
-            ("dataset", ColumnType::Text),
-            ("model", ColumnType::Text),
-            ("standardised_a", ColumnType::Bool),
-            ("standardised_b", ColumnType::Bool),
-            ("metric", ColumnType::Text),
-            ("head_a", ColumnType::Text),
-            ("head_b", ColumnType::Text),
-            ("mean_a", ColumnType::Float),
-            ("mean_b", ColumnType::Float),
-            ("p_value", ColumnType::Float),
-            ("seeds", ColumnType::Int),
-        ],
-    );
-    for &(metric, a, b, ma, mb, p) in rows {
-        t.push(vec![
-            txt("training"),
-            txt("head"),
-            txt("digits"),
-            txt("logreg"),
-            Value::Bool(true),
-            Value::Bool(true),
-            txt(metric),
-            txt(a),
-            txt(b),
-            flt(ma),
-            flt(mb),
-            flt(p),
-            Value::Int(10),
-        ]);
-    }
-    t
+    let recs: Vec<ComparisonRecord> = rows
+        .iter()
+        .map(|&(metric, a, b, ma, mb, p)| ComparisonRecord {
+            scenario: "training".into(),
+            factor: "head".into(),
+            dataset: "digits".into(),
+            model: "logreg".into(),
+            standardised_a: true,
+            standardised_b: true,
+            metric: metric.into(),
+            head_a: a.into(),
+            head_b: b.into(),
+            mean_a: ma,
+            mean_b: mb,
+            ci95_low_a: f64::NAN,
+            ci95_high_a: f64::NAN,
+            ci95_low_b: f64::NAN,
+            ci95_high_b: f64::NAN,
+            diff_mean: ma - mb,
+            t_statistic: f64::NAN,
+            p_value: p,
+            seeds: 10,
+            test: "paired t".into(),
+            early_epoch: 0,
+            epochs: 0,
+        })
+        .collect();
+    Table::from_records("comparisons", &recs)
 }
 
 #[test]
@@ -313,7 +306,17 @@ fn the_whole_ledger_in_quick_form() {
     assert_eq!(main.name, "claims");
     assert_eq!(main.rows.len(), 20);
     let names: Vec<&str> = main.columns.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, COLUMNS.map(|c| c.0));
+    assert_eq!(
+        names,
+        [
+            "claim",
+            "statement",
+            "verdict",
+            "tested",
+            "evidence",
+            "figure"
+        ]
+    );
     let verdict = |id: &str| {
         main.rows
             .iter()

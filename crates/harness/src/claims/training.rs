@@ -1,6 +1,7 @@
 //! Claims decided by the training study's comparisons: C11, C12, C19.
 
 use super::*;
+use crate::results::records::ComparisonRecord;
 
 // ---------------------------------------------------------------------------------
 // C11, C12, C19: the training study's comparisons.
@@ -22,56 +23,20 @@ pub(super) struct Comparison {
 }
 
 pub(super) fn read_comparisons(t: &Table) -> Result<Vec<Comparison>, String> {
-    let col = |name: &str| t.column(name).ok_or(format!("no column '{name}'"));
-    let (ds, md, me, ha, hb) = (
-        col("dataset")?,
-        col("model")?,
-        col("metric")?,
-        col("head_a")?,
-        col("head_b")?,
-    );
-    let (ma, mb, p) = (col("mean_a")?, col("mean_b")?, col("p_value")?);
-    let (fac, sa, st, se) = (
-        t.column("factor"),
-        t.column("standardised_a"),
-        t.column("standardised"),
-        t.column("seeds"),
-    );
-    let text = |r: &[Value], i: usize| match &r[i] {
-        Value::Text(s) => s.clone(),
-        v => v.to_csv(),
-    };
-    let num = |r: &[Value], i: usize| r[i].as_f64().unwrap_or(f64::NAN);
-    let boolean = |r: &[Value], i: Option<usize>| {
-        i.and_then(|i| match &r[i] {
-            Value::Bool(b) => Some(*b),
-            Value::Text(s) => s.parse().ok(),
-            _ => None,
-        })
-    };
-    Ok(t.rows
-        .iter()
-        .map(|r| {
-            let (head_a, head_b) = (text(r, ha), text(r, hb));
-            let factor = match fac {
-                Some(i) => text(r, i),
-                // Without a factor column: the same head on both arms compares settings.
-                None if head_a == head_b => "standardisation".into(),
-                None => "head".into(),
-            };
-            Comparison {
-                factor,
-                dataset: text(r, ds),
-                model: text(r, md),
-                metric: text(r, me),
-                head_a,
-                head_b,
-                standardised_a: boolean(r, sa).or(boolean(r, st)),
-                mean_a: num(r, ma),
-                mean_b: num(r, mb),
-                p_value: num(r, p),
-                seeds: se.and_then(|i| r[i].as_f64()).map_or(0, |v| v as i64),
-            }
+    Ok(t.records::<ComparisonRecord>()?
+        .into_iter()
+        .map(|r| Comparison {
+            factor: r.factor,
+            dataset: r.dataset,
+            model: r.model,
+            metric: r.metric,
+            head_a: r.head_a,
+            head_b: r.head_b,
+            standardised_a: Some(r.standardised_a),
+            mean_a: r.mean_a,
+            mean_b: r.mean_b,
+            p_value: r.p_value,
+            seeds: r.seeds as i64,
         })
         .collect())
 }

@@ -24,7 +24,7 @@ impl MeasurementKind for Claims {
     }
 
     fn main_columns(&self) -> Vec<(&'static str, ColumnType)> {
-        crate::claims::COLUMNS.to_vec()
+        <crate::claims::ClaimRecord as crate::results::Record>::columns()
     }
 
     /// Reads the results of the run's other scenarios from `<out_dir>/results/`.
