@@ -10,7 +10,7 @@
 
 use softmax_lab_core::{Accumulation, DType, VariantInfo};
 
-use crate::scenario::{Kind, Scenario};
+use crate::scenario::Scenario;
 
 /// The largest thread count a throughput scenario may list: beyond it a run spends
 /// its time creating threads (issue 18: `threads = [100000]` hung for minutes).
@@ -63,8 +63,26 @@ pub struct Estimate {
     pub term: Term,
 }
 
-fn mul(a: u64, b: u64) -> u64 {
+/// a × b, saturating.
+pub(crate) fn mul(a: u64, b: u64) -> u64 {
     a.saturating_mul(b)
+}
+
+/// The terms of a kind that measures batches of `rows` rows of each `n`, at
+/// `per_elem` bytes per element: for each n, the batch's bytes, blamed on `n`
+/// when one row alone makes up most of it, else on `rows`.
+pub fn rows_terms(s: &Scenario, per_elem: u64, consider: &mut dyn FnMut(u64, Term)) {
+    for &n in &s.n {
+        let one_row = mul(n as u64, per_elem);
+        let batch = mul(one_row, s.rows as u64);
+        // A row that alone is too large is the fault of `n`; otherwise of `rows`.
+        let term = if one_row.saturating_mul(2) >= batch {
+            Term::N(n)
+        } else {
+            Term::Rows
+        };
+        consider(batch, term);
+    }
 }
 
 /// The peak memory of running `s`, estimated from its sizes (see the module doc).
@@ -80,69 +98,7 @@ pub fn estimate(s: &Scenario, llc_bytes: u64) -> Estimate {
             best = Estimate { bytes, term };
         }
     };
-    match s.kind {
-        Kind::Accuracy | Kind::Overflow | Kind::Gradients => {
-            let per_elem = if s.kind == Kind::Gradients {
-                GRAD_BYTES_PER_ELEM
-            } else {
-                ROW_BYTES_PER_ELEM
-            };
-            for &n in &s.n {
-                let one_row = mul(n as u64, per_elem);
-                let batch = mul(one_row, s.rows as u64);
-                // A row that alone is too large is the fault of `n`; otherwise of `rows`.
-                let term = if one_row.saturating_mul(2) >= batch {
-                    Term::N(n)
-                } else {
-                    Term::Rows
-                };
-                consider(batch, term);
-            }
-        }
-        Kind::Throughput => {
-            if let Some(t) = &s.throughput {
-                let widest = s
-                    .dtypes
-                    .iter()
-                    .map(|d| d.size_bytes() as u64)
-                    .max()
-                    .unwrap_or(8);
-                let narrowest = s
-                    .dtypes
-                    .iter()
-                    .map(|d| d.size_bytes() as u64)
-                    .min()
-                    .unwrap_or(2);
-                for &n in &s.n {
-                    // Rows per case: max(1, bytes_per_case / (n × size)); the case holds
-                    // at least one row and about bytes_per_case / size elements.
-                    let per_case_elems = (t.bytes_per_case as u64 / narrowest).max(n as u64);
-                    let term = if (n as u64).saturating_mul(widest) > t.bytes_per_case as u64 {
-                        Term::N(n)
-                    } else {
-                        Term::BytesPerCase
-                    };
-                    consider(mul(per_case_elems, THROUGHPUT_BYTES_PER_ELEM), term);
-                }
-                // Out-of-cache cases: buffer sets spanning 2 × LLC, input and output.
-                if !t.out_of_cache_n.is_empty() {
-                    consider(mul(llc_bytes, 4), Term::Base);
-                }
-                // Hierarchical and full heads: V × d f32 weights each, plus per-class
-                // frequencies and draws.
-                for &v in &t.hsoftmax_vocab {
-                    let weights = mul(mul(v as u64, t.hsoftmax_dim as u64), 8);
-                    let term = if (v as u64) >= t.hsoftmax_dim as u64 {
-                        Term::HsoftmaxVocab(v)
-                    } else {
-                        Term::HsoftmaxDim
-                    };
-                    consider(weights.saturating_add(mul(v as u64, 64)), term);
-                }
-            }
-        }
-        Kind::Training | Kind::Claims => {}
-    }
+    crate::kinds::of(s.kind).memory_terms(s, llc_bytes, &mut consider);
     Estimate {
         bytes: best.bytes.saturating_add(BASE_BYTES),
         term: best.term,

@@ -6,6 +6,7 @@ use softmax_lab_core::Registry;
 
 use super::points::measure_points;
 use super::{per_variant, short, worst, Field, MeasurementKind};
+use crate::limits::Term;
 use crate::measure_accuracy::{self, AccuracyRecord};
 use crate::results::{ColumnType, Record, Table};
 use crate::run::RunOptions;
@@ -67,6 +68,10 @@ impl MeasurementKind for Accuracy {
         quick: &mut Scenario,
     ) -> Result<(), ScenarioError> {
         parse_flush_subnormals(section, full, quick)
+    }
+
+    fn memory_terms(&self, s: &Scenario, _llc_bytes: u64, consider: &mut dyn FnMut(u64, Term)) {
+        crate::limits::rows_terms(s, crate::limits::ROW_BYTES_PER_ELEM, consider);
     }
 
     fn main_columns(&self) -> Vec<(&'static str, ColumnType)> {

@@ -9,6 +9,7 @@ use softmax_lab_core::{Family, Registry, Variant};
 use super::points::{measure_points, Point};
 use super::{per_variant, short, worst, Field, MeasurementKind};
 use crate::generate;
+use crate::limits::Term;
 use crate::measure_gradients::{self, GradientRecord};
 use crate::results::{ColumnType, Record, Table};
 use crate::run::RunOptions;
@@ -60,6 +61,10 @@ impl MeasurementKind for Gradients {
             quick.tiny_grad_threshold = t;
         }
         Ok(())
+    }
+
+    fn memory_terms(&self, s: &Scenario, _llc_bytes: u64, consider: &mut dyn FnMut(u64, Term)) {
+        crate::limits::rows_terms(s, crate::limits::GRAD_BYTES_PER_ELEM, consider);
     }
 
     fn main_columns(&self) -> Vec<(&'static str, ColumnType)> {

@@ -75,6 +75,12 @@ pub trait MeasurementKind: Sync {
         None
     }
 
+    /// The size terms of its peak-memory estimate
+    /// ([`crate::limits::estimate`]): calls `consider(bytes, term)` for each
+    /// allocation that may dominate; `llc_bytes` is the last-level cache size. A
+    /// kind that allocates nothing in proportion to its fields adds none.
+    fn memory_terms(&self, _s: &Scenario, _llc_bytes: u64, _consider: &mut dyn FnMut(u64, Term)) {}
+
     /// The columns of its main table.
     fn main_columns(&self) -> Vec<(&'static str, ColumnType)>;
 

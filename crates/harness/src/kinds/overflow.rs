@@ -7,6 +7,7 @@ use softmax_lab_core::Registry;
 use super::accuracy::{parse_flush_subnormals, SCORED_FIELDS};
 use super::points::measure_points;
 use super::{per_variant, short, Field, MeasurementKind};
+use crate::limits::Term;
 use crate::measure_overflow::{self, onset_table, OnsetRecord, OverflowRecord};
 use crate::results::{ColumnType, Record, Table};
 use crate::run::RunOptions;
@@ -32,6 +33,10 @@ impl MeasurementKind for Overflow {
         quick: &mut Scenario,
     ) -> Result<(), ScenarioError> {
         parse_flush_subnormals(section, full, quick)
+    }
+
+    fn memory_terms(&self, s: &Scenario, _llc_bytes: u64, consider: &mut dyn FnMut(u64, Term)) {
+        crate::limits::rows_terms(s, crate::limits::ROW_BYTES_PER_ELEM, consider);
     }
 
     fn main_columns(&self) -> Vec<(&'static str, ColumnType)> {

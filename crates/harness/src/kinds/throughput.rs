@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use softmax_lab_core::Registry;
 
 use super::{cell, short, text, Field, MeasurementKind};
-use crate::limits::{Term, MAX_THREADS};
+use crate::limits::{mul, Term, MAX_THREADS, THROUGHPUT_BYTES_PER_ELEM};
 use crate::results::{ColumnType, Table, Value};
 use crate::run::RunOptions;
 use crate::scenario::{
@@ -109,6 +109,41 @@ impl MeasurementKind for Throughput {
                 t.and_then(|t| t.hsoftmax_dim.as_ref()).map(|r| r.span()),
             )),
             Term::Base | Term::N(_) | Term::Rows => None,
+        }
+    }
+
+    fn memory_terms(&self, s: &Scenario, llc_bytes: u64, consider: &mut dyn FnMut(u64, Term)) {
+        let Some(t) = &s.throughput else {
+            return;
+        };
+        let sizes = s.dtypes.iter().map(|d| d.size_bytes() as u64);
+        let widest = sizes.clone().max().unwrap_or(8);
+        let narrowest = sizes.min().unwrap_or(2);
+        for &n in &s.n {
+            // Rows per case: max(1, bytes_per_case / (n × size)); the case holds
+            // at least one row and about bytes_per_case / size elements.
+            let per_case_elems = (t.bytes_per_case as u64 / narrowest).max(n as u64);
+            let term = if (n as u64).saturating_mul(widest) > t.bytes_per_case as u64 {
+                Term::N(n)
+            } else {
+                Term::BytesPerCase
+            };
+            consider(mul(per_case_elems, THROUGHPUT_BYTES_PER_ELEM), term);
+        }
+        // Out-of-cache cases: buffer sets spanning 2 × LLC, input and output.
+        if !t.out_of_cache_n.is_empty() {
+            consider(mul(llc_bytes, 4), Term::Base);
+        }
+        // Hierarchical and full heads: V × d f32 weights each, plus per-class
+        // frequencies and draws.
+        for &v in &t.hsoftmax_vocab {
+            let weights = mul(mul(v as u64, t.hsoftmax_dim as u64), 8);
+            let term = if (v as u64) >= t.hsoftmax_dim as u64 {
+                Term::HsoftmaxVocab(v)
+            } else {
+                Term::HsoftmaxDim
+            };
+            consider(weights.saturating_add(mul(v as u64, 64)), term);
         }
     }
 
