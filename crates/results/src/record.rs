@@ -150,19 +150,41 @@ impl Table {
     /// more columns than `R` reads). The error names the table, the row and the
     /// column.
     pub fn records<R: Record>(&self) -> Result<Vec<R>, String> {
-        let cols = R::columns();
-        let idx: Vec<usize> = cols
+        self.records_or(&[])
+    }
+
+    /// [`Table::records`] for a table that may lack some of `R`'s columns (results
+    /// written before a column was added, tables made by hand): a column named in
+    /// `defaults` that the table lacks reads as its default on every row. Any other
+    /// missing column is an error, as with [`Table::records`].
+    pub fn records_or<R: Record>(&self, defaults: &[(&str, Value)]) -> Result<Vec<R>, String> {
+        /// Where a column's cells come from.
+        enum Source<'a> {
+            Column(usize),
+            Default(&'a Value),
+        }
+        let sources: Vec<Source> = R::columns()
             .iter()
-            .map(|(name, _)| {
-                self.column(name)
-                    .ok_or_else(|| format!("table '{}' has no column '{name}'", self.name))
+            .map(|(name, _)| match self.column(name) {
+                Some(i) => Ok(Source::Column(i)),
+                None => defaults
+                    .iter()
+                    .find(|(d, _)| d == name)
+                    .map(|(_, v)| Source::Default(v))
+                    .ok_or_else(|| format!("table '{}' has no column '{name}'", self.name)),
             })
             .collect::<Result<_, _>>()?;
         self.rows
             .iter()
             .enumerate()
             .map(|(r, row)| {
-                let cells: Vec<&Value> = idx.iter().map(|&i| &row[i]).collect();
+                let cells: Vec<&Value> = sources
+                    .iter()
+                    .map(|s| match s {
+                        Source::Column(i) => &row[*i],
+                        Source::Default(v) => *v,
+                    })
+                    .collect();
                 R::from_cells(&cells)
                     .map_err(|e| format!("table '{}', row {}: {e}", self.name, r + 1))
             })
@@ -353,6 +375,31 @@ mod tests {
             r.pop();
         }
         let e = t.records::<Row>().unwrap_err();
+        assert!(e.contains("no column 'ok'"), "{e}");
+    }
+
+    #[test]
+    fn missing_columns_with_a_default_read_as_it() {
+        let mut t = Table::from_records(
+            "accuracy",
+            &[Row {
+                key: key(),
+                max_ulp: 1.0,
+                samples: 1,
+                ok: true,
+            }],
+        );
+        t.columns.retain(|c| c.name != "ok");
+        for r in &mut t.rows {
+            r.pop();
+        }
+        let rows = t
+            .records_or::<Row>(&[("ok", Value::Bool(false)), ("absent", Value::Int(1))])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((rows[0].ok, rows[0].samples), (false, 1));
+        let e = t
+            .records_or::<Row>(&[("samples", Value::Int(0))])
+            .unwrap_err();
         assert!(e.contains("no column 'ok'"), "{e}");
     }
 }
