@@ -20,6 +20,8 @@
 //! - [`generate`]: the seeded, deterministic input generators.
 //! - [`results`], [`stats`], [`machine`]: re-exported from `softmax-lab-results`
 //!   (the results model the report reads without building any measurement).
+//! - [`timing`]: the one runner that times prepared calls (interleaved samples,
+//!   sample sizing); the throughput kind's tables all use it.
 //! - [`limits`]: a scenario's peak-memory estimate, the memory a run may use, the
 //!   thread cap.
 //! - [`run`]: resolving files, validating them all, running each with its kind,
@@ -51,6 +53,7 @@ pub mod measure_throughput;
 pub mod measure_training;
 pub mod run;
 pub mod scenario;
+pub mod timing;
 
 use std::path::PathBuf;
 

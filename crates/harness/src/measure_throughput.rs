@@ -15,13 +15,13 @@
 //! - Buffers are allocated and written before timing (a fresh output otherwise
 //!   costs page faults as large as the softmax itself); the warm-up calls every
 //!   participant twice.
-//! - Samples: each sample times `k` consecutive calls, `k` chosen in the warm-up
-//!   so that a sample lasts at least [`MIN_SAMPLE_S`]; the samples of all
-//!   participants of a group (dtype, n, threads, direction) are interleaved: sample
-//!   1 of every participant, then sample 2 of every participant, and so on. A
-//!   group whose slowest participant would exceed `max_seconds_per_case` takes
-//!   fewer samples (never fewer than [`MIN_SAMPLES`]); the `samples` column says
-//!   how many.
+//! - Samples ([`crate::timing`], the runner every timed table here uses): each
+//!   sample times `k` consecutive calls, `k` chosen in the warm-up so that a
+//!   sample lasts at least [`MIN_SAMPLE_S`]; the samples of all participants of a
+//!   group (dtype, n, threads, direction) are interleaved: sample 1 of every
+//!   participant, then sample 2 of every participant, and so on. A group whose
+//!   slowest participant would exceed `max_seconds_per_case` takes fewer samples
+//!   (never fewer than [`MIN_SAMPLES`]); the `samples` column says how many.
 //! - Threads: each group runs inside a rayon pool of that many threads, candle's
 //!   rayon work included; variants that do not split rows across threads run on one
 //!   whatever the pool (their figures say so, and that is the finding).
@@ -49,12 +49,15 @@
 //!   bandwidth reference has to be the machine's limit, not a library's weak spot.
 //!   Both rows are in the table, so the difference stays visible.
 //!
-//! Also measured: hierarchical against full softmax heads (time and operations
-//! per target as V grows, targets drawn from a Zipf distribution) and sharded
-//! against unsharded softmax (data exchanged per row and speed).
+//! Also measured, by the same runner: hierarchical against full softmax heads
+//! (time and operations per target as V grows, targets drawn from a Zipf
+//! distribution) and sharded against unsharded softmax (data exchanged per row and
+//! speed).
+//!
+//! The rows are [`ThroughputRecord`], [`HsoftmaxRecord`] and [`ShardedRecord`]
+//! (declared in `softmax-lab-results`).
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, LazyLock};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
@@ -67,76 +70,20 @@ use softmax_lab_hsoftmax::{Cost, FullSoftmaxHead, HierarchicalSoftmax, OutputHea
 use softmax_lab_logsumexp::sharded::{bytes_exchanged, ShardedSoftmax};
 
 use crate::generate;
-use crate::results::{ColumnType, Table, Value};
+use crate::results::records::{HsoftmaxRecord, ShardedRecord, ThroughputRecord};
+use crate::results::{ColumnType, Record, Table};
 use crate::scenario::{Scenario, ThroughputSpec};
-use crate::stats;
+use crate::timing::{self, Estimate, Participant, Plan};
+pub use crate::timing::{MIN_SAMPLES, MIN_SAMPLE_S};
 use crate::HarnessError;
-
-/// A sample lasts at least this long (seconds): long enough that the clock's
-/// resolution and the loop around the calls are noise.
-pub const MIN_SAMPLE_S: f64 = 2e-3;
-
-/// The fewest samples a case gets, however slow its calls.
-pub const MIN_SAMPLES: usize = 3;
 
 /// The last-level cache size assumed when sysfs does not say (32 MiB).
 pub const DEFAULT_LLC_BYTES: usize = 32 << 20;
 
-/// The columns of the main table ("throughput"), one row per case.
-pub const COLUMNS: [(&str, ColumnType); 24] = [
-    ("scenario", ColumnType::Text),
-    ("variant", ColumnType::Text),
-    ("family", ColumnType::Text),
-    ("function", ColumnType::Text),
-    ("dtype", ColumnType::Text),
-    ("n", ColumnType::Int),
-    ("rows", ColumnType::Int),
-    ("threads", ColumnType::Int),
-    ("direction", ColumnType::Text),
-    ("working_set_bytes", ColumnType::Int),
-    ("in_cache", ColumnType::Bool),
-    ("elems_per_s", ColumnType::Float),
-    ("elems_per_s_ci95_low", ColumnType::Float),
-    ("elems_per_s_ci95_high", ColumnType::Float),
-    ("bytes_per_s", ColumnType::Float),
-    ("ratio_to_memcpy", ColumnType::Float),
-    ("ratio_to_candle", ColumnType::Float),
-    ("memcpy_elems_per_s", ColumnType::Float),
-    ("candle_variant", ColumnType::Text),
-    ("candle_elems_per_s", ColumnType::Float),
-    ("ns_per_elem", ColumnType::Float),
-    ("samples", ColumnType::Int),
-    ("llc_bytes", ColumnType::Int),
-    ("isa", ColumnType::Text),
-];
-
-/// The columns of the hierarchical-softmax table ("hsoftmax").
-pub const HSOFTMAX_COLUMNS: [(&str, ColumnType); 11] = [
-    ("scenario", ColumnType::Text),
-    ("tree", ColumnType::Text),
-    ("vocab", ColumnType::Int),
-    ("dim", ColumnType::Int),
-    ("ns_per_target", ColumnType::Float),
-    ("ns_per_target_ci95_low", ColumnType::Float),
-    ("ns_per_target_ci95_high", ColumnType::Float),
-    ("exp_per_target", ColumnType::Float),
-    ("dot_products_per_target", ColumnType::Float),
-    ("speedup_vs_full", ColumnType::Float),
-    ("samples", ColumnType::Int),
-];
-
-/// The columns of the sharded-softmax table ("sharded").
-pub const SHARDED_COLUMNS: [(&str, ColumnType); 9] = [
-    ("scenario", ColumnType::Text),
-    ("variant", ColumnType::Text),
-    ("dtype", ColumnType::Text),
-    ("n", ColumnType::Int),
-    ("shards", ColumnType::Int),
-    ("bytes_exchanged_per_row", ColumnType::Int),
-    ("elems_per_s", ColumnType::Float),
-    ("ratio_to_unsharded", ColumnType::Float),
-    ("samples", ColumnType::Int),
-];
+/// The columns of the main table ("throughput"), one row per case: those of
+/// [`ThroughputRecord`].
+pub static COLUMNS: LazyLock<Vec<(&'static str, ColumnType)>> =
+    LazyLock::new(ThroughputRecord::columns);
 
 /// The last-level cache of CPU 0 in bytes, from sysfs (None when unknown).
 pub fn llc_bytes() -> Option<usize> {
@@ -212,17 +159,8 @@ impl Who {
     }
 }
 
-/// A group's participant with its prepared calls (one per buffer set, for
-/// variants that time their own prepared data) and its samples.
-struct Participant {
-    who: Who,
-    prepared: Vec<TimedCall>,
-    calls_per_sample: usize,
-    next_set: usize,
-    samples: Vec<f64>,
-}
-
-/// The buffers of one group: `sets` copies of each.
+/// The buffers of one group: `sets` copies of each; the context every
+/// participant of the group calls on.
 struct Buffers {
     x: Vec<Buffer>,
     out: Vec<Buffer>,
@@ -322,54 +260,69 @@ fn relu_rows(x: Rows<'_>, out: RowsMut<'_>) {
     }
 }
 
-/// One call of a participant on buffer set `k`.
-fn call(
-    p: &mut Participant,
-    k: usize,
-    direction: Direction,
-    bufs: &mut Buffers,
-    n: usize,
-) -> Result<(), VariantError> {
-    let opts = Options::default();
-    if let Some(c) = p.prepared.get_mut(k) {
-        return c();
-    }
-    match &p.who {
-        Who::Memcpy => {
-            copy_rows(bufs.x[k].rows(), bufs.out[k].rows_mut());
+/// The timed participant of `who` in group `g`: each call runs on the next buffer
+/// set (so out-of-cache groups stream from memory), through the variant's prepared
+/// calls where it has them (one per set).
+fn participant(
+    who: &Who,
+    g: &Group,
+    mut prepared: Vec<TimedCall>,
+) -> Participant<'static, Buffers, VariantError> {
+    let (sets, n, direction) = (g.sets, g.n, g.direction);
+    let mut next = 0usize;
+    let mut rotate = move || {
+        let k = next;
+        next = (k + 1) % sets;
+        k
+    };
+    match who {
+        Who::Memcpy => Participant::new(who.id(), move |b: &mut Buffers| {
+            let k = rotate();
+            copy_rows(b.x[k].rows(), b.out[k].rows_mut());
             Ok(())
-        }
-        Who::CopyLoop => {
-            copy_loop_rows(bufs.x[k].rows(), bufs.out[k].rows_mut());
+        }),
+        Who::CopyLoop => Participant::new(who.id(), move |b: &mut Buffers| {
+            let k = rotate();
+            copy_loop_rows(b.x[k].rows(), b.out[k].rows_mut());
             Ok(())
-        }
-        Who::Relu => {
-            relu_rows(bufs.x[k].rows(), bufs.out[k].rows_mut());
+        }),
+        Who::Relu => Participant::new(who.id(), move |b: &mut Buffers| {
+            let k = rotate();
+            relu_rows(b.x[k].rows(), b.out[k].rows_mut());
             Ok(())
+        }),
+        Who::Variant(v) => {
+            let v = v.clone();
+            let opts = Options::default();
+            Participant::new(who.id(), move |b: &mut Buffers| {
+                let k = rotate();
+                if let Some(c) = prepared.get_mut(k) {
+                    return c();
+                }
+                match direction {
+                    Direction::Forward => v.forward(b.x[k].rows(), n, &opts, b.out[k].rows_mut()),
+                    Direction::Backward => {
+                        let f = v.info().function;
+                        let y =
+                            b.y.iter()
+                                .find(|(g, _)| *g == f)
+                                .map(|(_, y)| &y[k])
+                                .ok_or_else(|| VariantError::Backend {
+                                    variant: v.info().id.to_string(),
+                                    message: "no forward output prepared for the backward".into(),
+                                })?;
+                        v.backward(
+                            b.x[k].rows(),
+                            y.rows(),
+                            b.dy[k].rows(),
+                            n,
+                            &opts,
+                            b.out[k].rows_mut(),
+                        )
+                    }
+                }
+            })
         }
-        Who::Variant(v) => match direction {
-            Direction::Forward => v.forward(bufs.x[k].rows(), n, &opts, bufs.out[k].rows_mut()),
-            Direction::Backward => {
-                let f = v.info().function;
-                let y = bufs
-                    .y
-                    .iter()
-                    .find(|(g, _)| *g == f)
-                    .map(|(_, y)| &y[k])
-                    .ok_or_else(|| VariantError::Backend {
-                        variant: v.info().id.to_string(),
-                        message: "no forward output prepared for the backward".into(),
-                    })?;
-                v.backward(
-                    bufs.x[k].rows(),
-                    y.rows(),
-                    bufs.dy[k].rows(),
-                    n,
-                    &opts,
-                    bufs.out[k].rows_mut(),
-                )
-            }
-        },
     }
 }
 
@@ -430,7 +383,7 @@ fn measure_group(
     spec: &ThroughputSpec,
     g: &Group,
     llc: usize,
-) -> Result<Vec<Vec<Value>>, HarnessError> {
+) -> Result<Vec<ThroughputRecord>, HarnessError> {
     let len = g.rows * g.n;
     let gen = &s.generators[0];
     let mut bufs = Buffers {
@@ -466,21 +419,12 @@ fn measure_group(
             bufs.dy.push(Buffer::from_f64(g.dtype, &dy));
         }
     }
-    let mut ps: Vec<Participant> = participants(s, registry, variants, g)
-        .into_iter()
-        .map(|who| Participant {
-            who,
-            prepared: Vec::new(),
-            calls_per_sample: 1,
-            next_set: 0,
-            samples: Vec::new(),
-        })
-        .collect();
+    let whos = participants(s, registry, variants, g);
     let opts = Options::default();
     // y = f(x) for the backward, per function, from its first variant.
     if g.direction == Direction::Backward {
-        for p in &ps {
-            let Who::Variant(v) = &p.who else { continue };
+        for who in &whos {
+            let Who::Variant(v) = who else { continue };
             let f = v.info().function;
             if bufs.y.iter().any(|(h, _)| *h == f) {
                 continue;
@@ -495,8 +439,10 @@ fn measure_group(
             bufs.y.push((f, ys));
         }
     }
-    for p in &mut ps {
-        if let Who::Variant(v) = &p.who {
+    let mut ps = Vec::with_capacity(whos.len());
+    for who in &whos {
+        let mut prepared = Vec::new();
+        if let Who::Variant(v) = who {
             for k in 0..g.sets {
                 let dy = if g.direction == Direction::Backward {
                     bufs.dy[k].rows()
@@ -504,52 +450,34 @@ fn measure_group(
                     bufs.x[k].rows()
                 };
                 match v.timed_call(g.direction, bufs.x[k].rows(), dy, g.n, &opts) {
-                    Some(Ok(c)) => p.prepared.push(c),
+                    Some(Ok(c)) => prepared.push(c),
                     Some(Err(e)) => return Err(variant_error(s, v.info().id, g.dtype, e)),
                     None => break,
                 }
             }
         }
+        ps.push(participant(who, g, prepared));
     }
     // Warm-up and calibration: one untimed call (code, caches, candle's first
     // allocation), then one timed call sets the calls per sample and, for calls
     // slower than the case budget allows, the number of samples (at least 3).
-    let mut samples = spec.samples;
-    for p in &mut ps {
-        call(p, 0, g.direction, &mut bufs, g.n)
-            .map_err(|e| variant_error(s, p.who.id(), g.dtype, e))?;
-        let t0 = Instant::now();
-        call(p, 0, g.direction, &mut bufs, g.n)
-            .map_err(|e| variant_error(s, p.who.id(), g.dtype, e))?;
-        let one = t0.elapsed().as_secs_f64().max(1e-9);
-        p.calls_per_sample = ((MIN_SAMPLE_S / one).ceil() as usize).clamp(1, 1 << 20);
-        let affordable = (spec.max_seconds_per_case / (one * p.calls_per_sample as f64)) as usize;
-        samples = samples.min(affordable.max(MIN_SAMPLES));
-    }
-    for _ in 0..samples {
-        for p in &mut ps {
-            let calls = p.calls_per_sample;
-            let t0 = Instant::now();
-            for _ in 0..calls {
-                let k = p.next_set;
-                p.next_set = (k + 1) % g.sets;
-                call(p, k, g.direction, &mut bufs, g.n)
-                    .map_err(|e| variant_error(s, p.who.id(), g.dtype, e))?;
-            }
-            let dt = t0.elapsed().as_secs_f64().max(1e-12);
-            p.samples.push((calls * len) as f64 / dt);
-        }
-    }
+    let plan = Plan::new(spec.samples, spec.max_seconds_per_case);
+    let timings = timing::run(&plan, &mut bufs, ps)
+        .map_err(|(j, e)| variant_error(s, whos[j].id(), g.dtype, e))?;
+    let est: Vec<Estimate> = timings
+        .iter()
+        .map(|t| Estimate::of(&t.rates(len as f64)))
+        .collect();
     let median_of = |id: &str| {
-        ps.iter()
-            .find(|p| p.who.id() == id)
-            .map_or(f64::NAN, |p| stats::median(&p.samples))
+        whos.iter()
+            .position(|w| w.id() == id)
+            .map_or(f64::NAN, |j| est[j].median)
     };
     // The bandwidth reference: the faster of the two copies (see the module docs).
     let memcpy = median_of("memcpy").max(median_of("copy_loop"));
     let mut rows = Vec::new();
-    for p in &ps {
-        let (family, function) = match &p.who {
+    for (who, e) in whos.iter().zip(&est) {
+        let (family, function) = match who {
             Who::Memcpy | Who::CopyLoop => ("reference".to_string(), "copy".to_string()),
             Who::Relu => ("reference".to_string(), "relu".to_string()),
             Who::Variant(v) => (
@@ -557,7 +485,7 @@ fn measure_group(
                 v.info().function.name().to_string(),
             ),
         };
-        let (candle_id, candle) = match &p.who {
+        let (candle_id, candle) = match who {
             Who::Variant(v) => {
                 let r = candle_reference(v.info().function, g.direction);
                 (r.to_string(), median_of(r))
@@ -570,41 +498,40 @@ fn measure_group(
         };
         // The instruction-set path: the simd crate's dispatch for its kernels and
         // its copy loop; the compiler's baseline target for everything else.
-        let isa = match &p.who {
+        let isa = match who {
             Who::CopyLoop => softmax_lab_simd::Isa::active().name(),
             Who::Variant(v) if v.info().family == softmax_lab_core::Family::Simd => {
                 softmax_lab_simd::Isa::active().name()
             }
             _ => "baseline",
         };
-        let eps = stats::median(&p.samples);
-        let (lo, hi) = stats::median_ci95(&p.samples);
-        rows.push(vec![
-            Value::Text(s.name.clone()),
-            Value::Text(p.who.id().to_string()),
-            Value::Text(family),
-            Value::Text(function),
-            Value::Text(g.dtype.name().to_string()),
-            Value::Int(g.n as i64),
-            Value::Int(g.rows as i64),
-            Value::Int(g.threads as i64),
-            Value::Text(g.direction.name().to_string()),
-            Value::Int(g.working_set as i64),
-            Value::Bool(g.in_cache),
-            Value::Float(eps),
-            Value::Float(lo),
-            Value::Float(hi),
-            Value::Float(eps * bytes_per_elem(g.dtype, g.direction) as f64),
-            Value::Float(eps / memcpy),
-            Value::Float(eps / candle),
-            Value::Float(memcpy),
-            Value::Text(candle_id),
-            Value::Float(candle),
-            Value::Float(1e9 / eps),
-            Value::Int(p.samples.len() as i64),
-            Value::Int(llc as i64),
-            Value::Text(isa.to_string()),
-        ]);
+        let eps = e.median;
+        rows.push(ThroughputRecord {
+            scenario: s.name.clone(),
+            variant: who.id().to_string(),
+            family,
+            function,
+            dtype: g.dtype,
+            n: g.n,
+            rows: g.rows,
+            threads: g.threads,
+            direction: g.direction,
+            working_set_bytes: g.working_set,
+            in_cache: g.in_cache,
+            elems_per_s: eps,
+            elems_per_s_ci95_low: e.ci95_low,
+            elems_per_s_ci95_high: e.ci95_high,
+            bytes_per_s: eps * bytes_per_elem(g.dtype, g.direction) as f64,
+            ratio_to_memcpy: eps / memcpy,
+            ratio_to_candle: eps / candle,
+            memcpy_elems_per_s: memcpy,
+            candle_variant: candle_id,
+            candle_elems_per_s: candle,
+            ns_per_elem: 1e9 / eps,
+            samples: e.samples,
+            llc_bytes: llc,
+            isa: isa.to_string(),
+        });
     }
     Ok(rows)
 }
@@ -657,7 +584,7 @@ pub fn measure(
     progress: bool,
 ) -> Result<Vec<Table>, HarnessError> {
     let Some(spec) = &s.throughput else {
-        return Ok(vec![Table::new("throughput", &COLUMNS)]);
+        return Ok(vec![Table::of::<ThroughputRecord>("throughput")]);
     };
     let variants: Vec<Arc<dyn Variant>> = s
         .variants
@@ -680,7 +607,7 @@ pub fn measure(
     } else {
         ProgressBar::hidden()
     };
-    let mut main = Table::new("throughput", &COLUMNS);
+    let mut main: Vec<ThroughputRecord> = Vec::new();
     let mut pools: Vec<(usize, rayon::ThreadPool)> = Vec::new();
     for g in &groups {
         if !pools.iter().any(|(t, _)| *t == g.threads) {
@@ -703,13 +630,11 @@ pub fn measure(
             Some(p) => p.install(|| measure_group(s, registry, &variants, spec, g, llc))?,
             None => measure_group(s, registry, &variants, spec, g, llc)?,
         };
-        for r in rows {
-            main.push(r);
-        }
+        main.extend(rows);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let mut tables = vec![main];
+    let mut tables = vec![Table::from_records("throughput", &main)];
     if !spec.hsoftmax_vocab.is_empty() {
         tables.push(hsoftmax_table(s, spec));
     }
@@ -742,9 +667,10 @@ fn draw(freqs: &[f64], count: usize, rng: &mut impl Rng) -> Vec<usize> {
 }
 
 /// Hierarchical (balanced and Huffman trees) against the full softmax head: time
-/// and operations per target log-probability, f32, one thread.
+/// and operations per target log-probability, f32, one thread. A call is one
+/// target's log-probability; each head walks the targets in turn.
 fn hsoftmax_table(s: &Scenario, spec: &ThroughputSpec) -> Table {
-    let mut t = Table::new("hsoftmax", &HSOFTMAX_COLUMNS);
+    let mut records = Vec::new();
     let d = spec.hsoftmax_dim;
     for &v in &spec.hsoftmax_vocab {
         let mut rng = generate::stream(s.seed, &[v as u64, 7]);
@@ -780,75 +706,67 @@ fn hsoftmax_table(s: &Scenario, spec: &ThroughputSpec) -> Table {
         let mut rng = generate::stream(s.seed, &[v as u64, 8]);
         let targets = draw(&freqs, 4096, &mut rng);
         let hidden: Vec<f32> = (0..64 * d).map(|_| rng.gen::<f32>() * 2.0 - 1.0).collect();
-        // Calls per sample from one timed target each.
-        let mut per_sample = Vec::new();
-        let mut costs = Vec::new();
-        for (_, h) in &heads {
-            let mut cost = Cost::default();
-            let t0 = Instant::now();
-            let mut sink = 0.0f32;
-            for (i, &c) in targets.iter().enumerate().take(8) {
-                sink += h.log_prob(&hidden[(i % 64) * d..(i % 64 + 1) * d], c, &mut cost);
-            }
-            std::hint::black_box(sink);
-            let one = t0.elapsed().as_secs_f64() / 8.0;
-            per_sample
-                .push(((MIN_SAMPLE_S / one.max(1e-9)).ceil() as usize).clamp(1, targets.len()));
-            // Operations per target over all targets (deterministic, untimed).
-            let mut cost = Cost::default();
-            for (i, &c) in targets.iter().enumerate() {
-                std::hint::black_box(h.log_prob(
-                    &hidden[(i % 64) * d..(i % 64 + 1) * d],
-                    c,
-                    &mut cost,
-                ));
-            }
-            costs.push(cost);
-        }
-        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); heads.len()];
-        let mut offset = 0usize;
-        for _ in 0..spec.samples {
-            for (j, (_, h)) in heads.iter().enumerate() {
-                let k = per_sample[j];
+        let input = |i: usize| &hidden[(i % 64) * d..(i % 64 + 1) * d];
+        // Operations per target over all targets (deterministic, untimed; it also
+        // warms every head up).
+        let costs: Vec<Cost> = heads
+            .iter()
+            .map(|(_, h)| {
                 let mut cost = Cost::default();
-                let mut sink = 0.0f32;
-                let t0 = Instant::now();
-                for i in 0..k {
-                    let idx = (offset + i) % targets.len();
-                    sink += h.log_prob(
-                        &hidden[(idx % 64) * d..(idx % 64 + 1) * d],
-                        targets[idx],
-                        &mut cost,
-                    );
+                for (i, &c) in targets.iter().enumerate() {
+                    std::hint::black_box(h.log_prob(input(i), c, &mut cost));
                 }
-                std::hint::black_box(sink);
-                samples[j].push(t0.elapsed().as_secs_f64() * 1e9 / k as f64);
-            }
-            offset = offset.wrapping_add(997);
-        }
-        let full_ns = stats::median(&samples[0]);
-        for (j, (name, _)) in heads.iter().enumerate() {
-            let ns = stats::median(&samples[j]);
-            let (lo, hi) = stats::median_ci95(&samples[j]);
-            let dots = costs[j].dot_products as f64 / targets.len() as f64;
+                cost
+            })
+            .collect();
+        let ps: Vec<Participant<'_, (), std::convert::Infallible>> = heads
+            .iter()
+            .map(|(name, h)| {
+                let (targets, mut next, mut cost) = (&targets, 0usize, Cost::default());
+                Participant::new(*name, move |_: &mut ()| {
+                    let i = next;
+                    next = (i + 1) % targets.len();
+                    std::hint::black_box(h.log_prob(input(i), targets[i], &mut cost));
+                    Ok(())
+                })
+            })
+            .collect();
+        // Calls of tens of nanoseconds: the calibration times eight; a sample never
+        // repeats a target.
+        let plan = Plan {
+            calibration_calls: 8,
+            max_calls_per_sample: targets.len(),
+            ..Plan::new(spec.samples, f64::INFINITY)
+        };
+        let timings = match timing::run(&plan, &mut (), ps) {
+            Ok(t) => t,
+            Err((_, never)) => match never {},
+        };
+        let est: Vec<Estimate> = timings
+            .iter()
+            .map(|t| Estimate::of(&t.ns_per_call()))
+            .collect();
+        let full_ns = est[0].median;
+        for (((name, _), e), cost) in heads.iter().zip(&est).zip(&costs) {
+            let dots = cost.dot_products as f64 / targets.len() as f64;
             // The full head exponentiates every class; a tree one sigmoid per step.
             let exps = if *name == "full" { v as f64 } else { dots };
-            t.push(vec![
-                Value::Text(s.name.clone()),
-                Value::Text(name.to_string()),
-                Value::Int(v as i64),
-                Value::Int(d as i64),
-                Value::Float(ns),
-                Value::Float(lo),
-                Value::Float(hi),
-                Value::Float(exps),
-                Value::Float(dots),
-                Value::Float(full_ns / ns),
-                Value::Int(samples[j].len() as i64),
-            ]);
+            records.push(HsoftmaxRecord {
+                scenario: s.name.clone(),
+                tree: name.to_string(),
+                vocab: v,
+                dim: d,
+                ns_per_target: e.median,
+                ns_per_target_ci95_low: e.ci95_low,
+                ns_per_target_ci95_high: e.ci95_high,
+                exp_per_target: exps,
+                dot_products_per_target: dots,
+                speedup_vs_full: full_ns / e.median,
+                samples: e.samples,
+            });
         }
     }
-    t
+    Table::from_records("hsoftmax", &records)
 }
 
 /// Sharded softmax (k shards) against the unsharded `stable` softmax on the same
@@ -859,14 +777,13 @@ fn sharded_table(
     registry: &Registry,
     spec: &ThroughputSpec,
 ) -> Result<Table, HarnessError> {
-    let mut t = Table::new("sharded", &SHARDED_COLUMNS);
+    let mut records = Vec::new();
     let n =
         s.n.iter()
             .copied()
             .filter(|&n| n <= 65_536)
             .max()
             .unwrap_or(65_536);
-    let opts = Options::default();
     let unsharded = registry
         .get("stable")
         .map_err(|e| variant_error(s, "stable", DType::F32, e))?;
@@ -876,51 +793,46 @@ fn sharded_table(
         let mut rng = generate::stream(s.seed, &[n as u64, 9]);
         let x = generate::generate(&s.generators[0].dist, dtype, n, rows, 1.0, &mut rng)
             .unwrap_or_else(|_| vec![0.0; n * rows]);
-        let x = Buffer::from_f64(dtype, &x);
-        let mut out = touched(dtype, n * rows);
+        let mut bufs = (Buffer::from_f64(dtype, &x), touched(dtype, n * rows));
         let mut who: Vec<(usize, Arc<dyn Variant>)> = vec![(0, unsharded.clone())];
         for &k in &spec.shards {
             who.push((k, Arc::new(ShardedSoftmax { shards: k })));
         }
-        let mut per_sample = Vec::new();
-        for (_, v) in &who {
-            v.forward(x.rows(), n, &opts, out.rows_mut())
-                .map_err(|e| variant_error(s, v.info().id, dtype, e))?;
-            let t0 = Instant::now();
-            v.forward(x.rows(), n, &opts, out.rows_mut())
-                .map_err(|e| variant_error(s, v.info().id, dtype, e))?;
-            let one = t0.elapsed().as_secs_f64().max(1e-9);
-            per_sample.push(((MIN_SAMPLE_S / one).ceil() as usize).clamp(1, 1 << 16));
-        }
-        let mut samples: Vec<Vec<f64>> = vec![Vec::new(); who.len()];
-        for _ in 0..spec.samples {
-            for (j, (_, v)) in who.iter().enumerate() {
-                let t0 = Instant::now();
-                for _ in 0..per_sample[j] {
+        let ps = who
+            .iter()
+            .map(|(_, v)| {
+                let (v, opts) = (v.clone(), Options::default());
+                Participant::new(v.info().id, move |(x, out): &mut (Buffer, Buffer)| {
                     v.forward(x.rows(), n, &opts, out.rows_mut())
-                        .map_err(|e| variant_error(s, v.info().id, dtype, e))?;
-                }
-                let dt = t0.elapsed().as_secs_f64().max(1e-12);
-                samples[j].push((per_sample[j] * n * rows) as f64 / dt);
-            }
-        }
-        let base = stats::median(&samples[0]);
-        for (j, (k, v)) in who.iter().enumerate().skip(1) {
-            let eps = stats::median(&samples[j]);
-            t.push(vec![
-                Value::Text(s.name.clone()),
-                Value::Text(v.info().id.to_string()),
-                Value::Text(dtype.name().to_string()),
-                Value::Int(n as i64),
-                Value::Int(*k as i64),
-                Value::Int(bytes_exchanged(*k, dtype) as i64),
-                Value::Float(eps),
-                Value::Float(eps / base),
-                Value::Int(samples[j].len() as i64),
-            ]);
+                })
+            })
+            .collect();
+        let plan = Plan {
+            max_calls_per_sample: 1 << 16,
+            ..Plan::new(spec.samples, f64::INFINITY)
+        };
+        let timings = timing::run(&plan, &mut bufs, ps)
+            .map_err(|(j, e)| variant_error(s, who[j].1.info().id, dtype, e))?;
+        let est: Vec<Estimate> = timings
+            .iter()
+            .map(|t| Estimate::of(&t.rates((n * rows) as f64)))
+            .collect();
+        let base = est[0].median;
+        for ((k, v), e) in who.iter().zip(&est).skip(1) {
+            records.push(ShardedRecord {
+                scenario: s.name.clone(),
+                variant: v.info().id.to_string(),
+                dtype,
+                n,
+                shards: *k,
+                bytes_exchanged_per_row: bytes_exchanged(*k, dtype),
+                elems_per_s: e.median,
+                ratio_to_unsharded: e.median / base,
+                samples: e.samples,
+            });
         }
     }
-    Ok(t)
+    Ok(Table::from_records("sharded", &records))
 }
 
 #[cfg(test)]

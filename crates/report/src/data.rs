@@ -118,14 +118,10 @@ pub fn max_nan(a: f64, b: f64) -> f64 {
     }
 }
 
-/// The median of the finite values (NaN when none): what the report states of a
-/// set of measured medians; [`softmax_lab_results::stats`] computes it.
-pub fn median(values: &[f64]) -> f64 {
-    let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    softmax_lab_results::stats::median(&finite)
-}
-
-pub use softmax_lab_results::stats::mean_sd;
+/// The median of the finite values (NaN when none) and the mean ± sd of the finite
+/// values: what the report states of a set of measured figures, computed by the one
+/// statistics module.
+pub use softmax_lab_results::stats::{mean_sd, median_finite as median};
 
 #[cfg(test)]
 mod tests {

@@ -405,3 +405,234 @@ pub fn onsets(overflow: &[OverflowRecord]) -> Vec<OnsetRecord> {
         })
         .collect()
 }
+
+// ---- The throughput tables: `throughput`, `hsoftmax`, `sharded` ----
+// (written by the harness's throughput kind; read by the report, compare and the
+// claims ledger).
+
+use softmax_lab_core::Direction;
+
+impl crate::Cell for Direction {
+    const TYPE: crate::ColumnType = crate::ColumnType::Text;
+    fn to_value(&self) -> crate::Value {
+        crate::Value::Text(self.name().into())
+    }
+    fn from_value(v: &crate::Value) -> Option<Self> {
+        match v {
+            crate::Value::Text(x) => Direction::ALL.into_iter().find(|d| d.name() == x),
+            _ => None,
+        }
+    }
+}
+
+record! {
+    /// One case of a `throughput` table: one participant (a variant or a reference:
+    /// `memcpy`, `copy_loop`, `relu`) of one group (dtype × n × threads × direction
+    /// × cache regime).
+    pub struct ThroughputRecord {
+        /// The scenario name.
+        pub scenario: String,
+        /// The variant id, or the reference's name.
+        pub variant: String,
+        /// The variant's family (`reference` for the references).
+        pub family: String,
+        /// The variant's function (`copy` or `relu` for the references).
+        pub function: String,
+        /// The dtype.
+        pub dtype: softmax_lab_core::DType,
+        /// Row length.
+        pub n: usize,
+        /// Rows per call.
+        pub rows: usize,
+        /// Threads of the pool the group ran in.
+        pub threads: usize,
+        /// Forward or backward.
+        pub direction: Direction,
+        /// Bytes of input plus output of one call.
+        pub working_set_bytes: usize,
+        /// Whether one set of buffers is reused (the working set fits in half the
+        /// last-level cache) rather than rotating through 2 × LLC of buffers.
+        pub in_cache: bool,
+        /// Median over samples of elements per second.
+        pub elems_per_s: f64,
+        /// Lower end of the distribution-free 95% interval of that median.
+        pub elems_per_s_ci95_low: f64,
+        /// Upper end of that interval.
+        pub elems_per_s_ci95_high: f64,
+        /// elems_per_s × bytes moved per element (each element read and written once).
+        pub bytes_per_s: f64,
+        /// elems_per_s / memcpy_elems_per_s.
+        pub ratio_to_memcpy: f64,
+        /// elems_per_s / candle_elems_per_s (NaN for the copies).
+        pub ratio_to_candle: f64,
+        /// The group's bandwidth reference: the faster of `memcpy` and `copy_loop`.
+        pub memcpy_elems_per_s: f64,
+        /// The candle op compared with ("" for the copies).
+        pub candle_variant: String,
+        /// That candle op's elements per second in the group (NaN: none).
+        pub candle_elems_per_s: f64,
+        /// 1e9 / elems_per_s.
+        pub ns_per_elem: f64,
+        /// Timed samples.
+        pub samples: usize,
+        /// The last-level cache size the cache regime was decided with.
+        pub llc_bytes: usize,
+        /// The instruction-set path (`baseline` where no simd dispatch applies).
+        pub isa: String,
+    }
+}
+
+record! {
+    /// One output head at one vocabulary size of an `hsoftmax` table
+    /// (hierarchical against full softmax, f32, one thread).
+    pub struct HsoftmaxRecord {
+        /// The scenario name.
+        pub scenario: String,
+        /// The head: `full`, `balanced` or `huffman`.
+        pub tree: String,
+        /// Vocabulary size V.
+        pub vocab: usize,
+        /// Hidden dimension.
+        pub dim: usize,
+        /// Median over samples of the time per target log-probability (ns).
+        pub ns_per_target: f64,
+        /// Lower end of the distribution-free 95% interval of that median.
+        pub ns_per_target_ci95_low: f64,
+        /// Upper end of that interval.
+        pub ns_per_target_ci95_high: f64,
+        /// Exponentials per target (V for the full head; one sigmoid per tree step).
+        pub exp_per_target: f64,
+        /// Dot products per target.
+        pub dot_products_per_target: f64,
+        /// The full head's ns_per_target over this head's.
+        pub speedup_vs_full: f64,
+        /// Timed samples.
+        pub samples: usize,
+    }
+}
+
+record! {
+    /// One shard count of a `sharded` table (sharded against unsharded softmax on
+    /// the same rows, one thread).
+    pub struct ShardedRecord {
+        /// The scenario name.
+        pub scenario: String,
+        /// The sharded variant's id.
+        pub variant: String,
+        /// The dtype.
+        pub dtype: softmax_lab_core::DType,
+        /// Row length.
+        pub n: usize,
+        /// Shards per row.
+        pub shards: usize,
+        /// Bytes the shards of one row exchange (their max and sum of exp).
+        pub bytes_exchanged_per_row: usize,
+        /// Median over samples of elements per second.
+        pub elems_per_s: f64,
+        /// elems_per_s over the unsharded `stable` softmax's.
+        pub ratio_to_unsharded: f64,
+        /// Timed samples.
+        pub samples: usize,
+    }
+}
+
+#[cfg(test)]
+mod throughput_tests {
+    use super::*;
+    use crate::{ColumnType as C, Record, Table, Value};
+
+    #[test]
+    fn throughput_columns_keep_the_promised_layout() {
+        let names = |c: Vec<(&'static str, C)>| c.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(
+            names(ThroughputRecord::columns()),
+            [
+                "scenario",
+                "variant",
+                "family",
+                "function",
+                "dtype",
+                "n",
+                "rows",
+                "threads",
+                "direction",
+                "working_set_bytes",
+                "in_cache",
+                "elems_per_s",
+                "elems_per_s_ci95_low",
+                "elems_per_s_ci95_high",
+                "bytes_per_s",
+                "ratio_to_memcpy",
+                "ratio_to_candle",
+                "memcpy_elems_per_s",
+                "candle_variant",
+                "candle_elems_per_s",
+                "ns_per_elem",
+                "samples",
+                "llc_bytes",
+                "isa",
+            ]
+        );
+        let types: Vec<C> = ThroughputRecord::columns()
+            .into_iter()
+            .map(|c| c.1)
+            .collect();
+        assert_eq!(
+            &types[4..11],
+            [C::Text, C::Int, C::Int, C::Int, C::Text, C::Int, C::Bool]
+        );
+        assert_eq!(
+            names(HsoftmaxRecord::columns()),
+            [
+                "scenario",
+                "tree",
+                "vocab",
+                "dim",
+                "ns_per_target",
+                "ns_per_target_ci95_low",
+                "ns_per_target_ci95_high",
+                "exp_per_target",
+                "dot_products_per_target",
+                "speedup_vs_full",
+                "samples",
+            ]
+        );
+        assert_eq!(
+            names(ShardedRecord::columns()),
+            [
+                "scenario",
+                "variant",
+                "dtype",
+                "n",
+                "shards",
+                "bytes_exchanged_per_row",
+                "elems_per_s",
+                "ratio_to_unsharded",
+                "samples",
+            ]
+        );
+    }
+
+    #[test]
+    fn directions_round_trip_and_unknown_ones_are_refused() {
+        let r = ShardedRecord {
+            scenario: "tp".into(),
+            variant: "sharded_softmax".into(),
+            dtype: softmax_lab_core::DType::F32,
+            n: 64,
+            shards: 4,
+            bytes_exchanged_per_row: 32,
+            elems_per_s: f64::NAN,
+            ratio_to_unsharded: 0.5,
+            samples: 3,
+        };
+        let t = Table::from_records("sharded", [&r]);
+        let back: Vec<ShardedRecord> = t.records().unwrap_or_else(|e| panic!("{e}"));
+        assert!(back[0].elems_per_s.is_nan() && back[0].shards == 4);
+        use crate::Cell;
+        for d in Direction::ALL {
+            assert_eq!(Direction::from_value(&d.to_value()), Some(d));
+        }
+        assert_eq!(Direction::from_value(&Value::Text("sideways".into())), None);
+    }
+}

@@ -65,6 +65,24 @@ pub fn median(values: &[f64]) -> f64 {
     summarize(values).median
 }
 
+/// The median of the finite values, infinities left out as well as NaN (NaN when
+/// none is left): what the report states of a set of measured figures.
+pub fn median_finite(values: &[f64]) -> f64 {
+    let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    median(&finite)
+}
+
+/// The arithmetic mean (sum / count) of the values that are not NaN, infinities
+/// kept (NaN when none): a macro average over classes some of which have no score.
+pub fn mean_non_nan(values: &[f64]) -> f64 {
+    let kept: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    if kept.is_empty() {
+        f64::NAN
+    } else {
+        mean(&kept)
+    }
+}
+
 /// The fraction `count / total` (NaN when total is 0).
 pub fn fraction(count: usize, total: usize) -> f64 {
     if total == 0 {
@@ -386,6 +404,11 @@ mod tests {
         assert!(e.median.is_nan());
         assert!(fraction(1, 0).is_nan());
         assert_eq!(fraction(1, 4), 0.25);
+        assert_eq!(median_finite(&[3.0, f64::NAN, f64::INFINITY, 1.0, 2.0]), 2.0);
+        assert!(median_finite(&[f64::INFINITY]).is_nan());
+        assert_eq!(mean_non_nan(&[1.0, f64::NAN, 2.0]), 1.5);
+        assert_eq!(mean_non_nan(&[1.0, f64::INFINITY]), f64::INFINITY);
+        assert!(mean_non_nan(&[f64::NAN]).is_nan());
     }
 
     #[test]

@@ -88,15 +88,6 @@ pub fn f1(tp: usize, fp: usize, fn_: usize) -> f64 {
     }
 }
 
-/// Mean of the non-NaN values (NaN when none).
-fn nan_mean(v: &[f64]) -> f64 {
-    let kept: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-    if kept.is_empty() {
-        f64::NAN
-    } else {
-        kept.iter().sum::<f64>() / kept.len() as f64
-    }
-}
 
 /// Macro-F1 of single-label predictions (`None` = no prediction, counted wrong).
 pub fn macro_f1(y: &[usize], pred: &[Option<usize>], classes: usize) -> f64 {
@@ -114,7 +105,7 @@ pub fn macro_f1(y: &[usize], pred: &[Option<usize>], classes: usize) -> f64 {
             f1(tp, fp, fn_)
         })
         .collect();
-    nan_mean(&per_class)
+    crate::stats::mean_non_nan(&per_class)
 }
 
 /// Expected calibration error over `bins` equal-width confidence bins on [0, 1]
@@ -262,7 +253,7 @@ pub fn multi_label(p: &[f64], labels: usize, y: &[u8], p_true: &[f64], ece_bins:
     let cells = (rows * labels) as f64;
     Metrics {
         accuracy: right as f64 / cells,
-        macro_f1: nan_mean(&label_f1),
+        macro_f1: crate::stats::mean_non_nan(&label_f1),
         subset_accuracy: rows_right as f64 / rows as f64,
         log_loss: log_loss / cells,
         ece: ece(&decisions, ece_bins),

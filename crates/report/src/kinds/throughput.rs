@@ -2,97 +2,75 @@
 //! copy and candle, accuracy against throughput, hierarchical against full softmax
 //! cost per target, and sharded softmax against unsharded.
 
-use softmax_lab_results::records::AccuracyRecord;
-use softmax_lab_results::Table;
+use softmax_lab_core::{DType, Direction};
+use softmax_lab_results::records::{AccuracyRecord, HsoftmaxRecord, ShardedRecord, ThroughputRecord};
+use softmax_lab_results::{Table, Value};
 
 use super::{and_list, code, plain, Ctx, Loaded, Rendered};
-use crate::data::{boolean, dtype_order, fmt, max_nan, num, text, Cols};
+use crate::data::{dtype_order, fmt, max_nan};
 use crate::doc::{t, Block};
 use crate::plot::{Axis, Content, Figure, Panel, Series, Style, REFERENCE};
 use plotters::style::RGBColor;
 
-/// One row of the main throughput table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    /// Variant id (`memcpy`, `copy_loop` and `relu` are the references).
-    pub variant: String,
-    /// Family (`reference` for the references).
-    pub family: String,
-    /// Function.
-    pub function: String,
-    /// Dtype.
-    pub dtype: String,
-    /// Row length.
-    pub n: f64,
-    /// Threads.
-    pub threads: f64,
-    /// forward or backward.
-    pub direction: String,
-    /// Elements per second (median).
-    pub eps: f64,
-    /// Its 95% CI.
-    pub ci: (f64, f64),
-    /// Bytes per second.
-    pub bps: f64,
-    /// Against the memory copy.
-    pub ratio_memcpy: f64,
-    /// Against candle.
-    pub ratio_candle: f64,
-    /// The candle variant compared with.
-    pub candle_variant: String,
-    /// Timed samples.
-    pub samples: f64,
-    /// Whether the working set fits in cache.
-    pub in_cache: bool,
+/// The columns a throughput table may lack, with what each reads as: tables
+/// written before the `isa` column, and tables made by hand (tests), which state
+/// only what a reader needs — the variant, dtype, n and elements per second.
+fn throughput_defaults() -> Vec<(&'static str, Value)> {
+    let nan = || Value::Float(f64::NAN);
+    let text = |s: &str| Value::Text(s.into());
+    vec![
+        ("scenario", text("")),
+        ("family", text("")),
+        ("function", text("")),
+        ("rows", Value::Int(0)),
+        ("threads", Value::Int(1)),
+        ("direction", text("forward")),
+        ("working_set_bytes", Value::Int(0)),
+        ("in_cache", Value::Bool(false)),
+        ("elems_per_s_ci95_low", nan()),
+        ("elems_per_s_ci95_high", nan()),
+        ("bytes_per_s", nan()),
+        ("ratio_to_memcpy", nan()),
+        ("ratio_to_candle", nan()),
+        ("memcpy_elems_per_s", nan()),
+        ("candle_variant", text("")),
+        ("candle_elems_per_s", nan()),
+        ("ns_per_elem", nan()),
+        ("samples", Value::Int(0)),
+        ("llc_bytes", Value::Int(0)),
+        ("isa", text("")),
+    ]
 }
 
-/// Parse the main throughput table.
-pub fn parse(table: &Table) -> Result<Vec<Row>, String> {
-    let c = Cols::new(table);
-    let i = [
-        c.idx("variant")?,
-        c.idx("dtype")?,
-        c.idx("n")?,
-        c.idx("elems_per_s")?,
-    ];
-    let o = |name| c.opt(name);
-    let (fam, fun, thr, dir, lo, hi, bps, rm, rc, cv, sa, ic) = (
-        o("family"),
-        o("function"),
-        o("threads"),
-        o("direction"),
-        o("elems_per_s_ci95_low"),
-        o("elems_per_s_ci95_high"),
-        o("bytes_per_s"),
-        o("ratio_to_memcpy"),
-        o("ratio_to_candle"),
-        o("candle_variant"),
-        o("samples"),
-        o("in_cache"),
-    );
-    let f = |r: &[_], k: Option<usize>| k.map_or(f64::NAN, |k| num(r, k));
-    let s = |r: &[_], k: Option<usize>, d: &str| k.map_or(d.to_string(), |k| text(r, k));
-    Ok(table
-        .rows
-        .iter()
-        .map(|r| Row {
-            variant: text(r, i[0]),
-            family: s(r, fam, ""),
-            function: s(r, fun, ""),
-            dtype: text(r, i[1]),
-            n: num(r, i[2]),
-            threads: thr.map_or(1.0, |k| num(r, k)),
-            direction: s(r, dir, "forward"),
-            eps: num(r, i[3]),
-            ci: (f(r, lo), f(r, hi)),
-            bps: f(r, bps),
-            ratio_memcpy: f(r, rm),
-            ratio_candle: f(r, rc),
-            candle_variant: s(r, cv, ""),
-            samples: f(r, sa),
-            in_cache: ic.is_some_and(|k| boolean(r, k)),
-        })
-        .collect())
+/// Read the main throughput table.
+pub fn parse(table: &Table) -> Result<Vec<ThroughputRecord>, String> {
+    table.records_or(&throughput_defaults())
+}
+
+/// Read an hsoftmax table (a hand-made one may leave out the scenario, the
+/// dimension, the intervals, the operation counts and the sample count).
+pub fn parse_hsoftmax(table: &Table) -> Result<Vec<HsoftmaxRecord>, String> {
+    let nan = || Value::Float(f64::NAN);
+    table.records_or(&[
+        ("scenario", Value::Text(String::new())),
+        ("dim", Value::Int(0)),
+        ("ns_per_target_ci95_low", nan()),
+        ("ns_per_target_ci95_high", nan()),
+        ("exp_per_target", nan()),
+        ("dot_products_per_target", nan()),
+        ("speedup_vs_full", nan()),
+        ("samples", Value::Int(0)),
+    ])
+}
+
+/// Read a sharded table (a hand-made one may leave out the scenario, the speed
+/// and the sample count).
+pub fn parse_sharded(table: &Table) -> Result<Vec<ShardedRecord>, String> {
+    table.records_or(&[
+        ("scenario", Value::Text(String::new())),
+        ("elems_per_s", Value::Float(f64::NAN)),
+        ("samples", Value::Int(0)),
+    ])
 }
 
 fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -105,28 +83,40 @@ fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     out
 }
 
-fn is_reference(r: &Row) -> bool {
+fn is_reference(r: &ThroughputRecord) -> bool {
     r.family == "reference" || ["memcpy", "copy_loop", "relu"].contains(&r.variant.as_str())
 }
 
-fn min_threads(rows: &[Row]) -> f64 {
-    rows.iter().map(|r| r.threads).fold(f64::INFINITY, f64::min)
+fn min_threads(rows: &[ThroughputRecord]) -> f64 {
+    rows.iter()
+        .map(|r| r.threads as f64)
+        .fold(f64::INFINITY, f64::min)
 }
 
-fn main_dtype(rows: &[Row]) -> String {
-    if rows.iter().any(|r| r.dtype == "f32") {
+/// The dtype's name (the report groups and titles by it).
+fn dtype(r: &ThroughputRecord) -> String {
+    r.dtype.name().to_string()
+}
+
+/// The direction's name.
+fn direction(r: &ThroughputRecord) -> String {
+    r.direction.name().to_string()
+}
+
+fn main_dtype(rows: &[ThroughputRecord]) -> String {
+    if rows.iter().any(|r| r.dtype == DType::F32) {
         "f32".into()
     } else {
-        rows.first().map(|r| r.dtype.clone()).unwrap_or_default()
+        rows.first().map(dtype).unwrap_or_default()
     }
 }
 
 /// Elements per second against the row length: one row of panels per function
 /// (softmax, log-softmax, sigmoid, ...), one column per dtype and direction, at the
 /// fewest threads measured; the memory copy and relu (dashed) in every panel.
-pub fn throughput_figure(name: &str, rows: &[Row]) -> Figure {
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
-    let dirs = distinct(rows.iter().map(|r| r.direction.clone()));
+pub fn throughput_figure(name: &str, rows: &[ThroughputRecord]) -> Figure {
+    let dtypes = dtype_order(distinct(rows.iter().map(dtype)));
+    let dirs = distinct(rows.iter().map(direction));
     let functions = distinct(
         rows.iter()
             .filter(|r| !is_reference(r))
@@ -142,25 +132,28 @@ pub fn throughput_figure(name: &str, rows: &[Row]) -> Figure {
             for d in &dtypes {
                 let mut series = Vec::new();
                 for v in distinct(rows.iter().map(|r| r.variant.clone())) {
-                    let mut pts: Vec<&Row> = rows
+                    let mut pts: Vec<&ThroughputRecord> = rows
                         .iter()
                         .filter(|r| {
                             r.variant == v
-                                && &r.dtype == d
-                                && &r.direction == dir
-                                && r.threads == threads
+                                && &dtype(r) == d
+                                && &direction(r) == dir
+                                && r.threads as f64 == threads
                                 && (is_reference(r) || &r.function == f)
                         })
                         .collect();
                     if pts.is_empty() {
                         continue;
                     }
-                    pts.sort_by(|a, b| a.n.total_cmp(&b.n));
+                    pts.sort_by(|a, b| a.n.cmp(&b.n));
                     skipped += pts
                         .iter()
-                        .filter(|r| !(r.eps.is_finite() && r.eps > 0.0))
+                        .filter(|r| !(r.elems_per_s.is_finite() && r.elems_per_s > 0.0))
                         .count();
-                    let line = Series::line(&v, pts.iter().map(|r| (r.n, r.eps)).collect());
+                    let line = Series::line(
+                        &v,
+                        pts.iter().map(|r| (r.n as f64, r.elems_per_s)).collect(),
+                    );
                     let s = if v == "memcpy" {
                         line.styled(Style::Dashed).colored(REFERENCE)
                     } else if v == "copy_loop" {
@@ -168,7 +161,13 @@ pub fn throughput_figure(name: &str, rows: &[Row]) -> Figure {
                     } else if v == "relu" {
                         line.styled(Style::Dashed).colored(RGBColor(150, 150, 150))
                     } else {
-                        line.with_band(pts.iter().map(|r| (r.n, r.ci.0, r.ci.1)).collect())
+                        line.with_band(
+                            pts.iter()
+                                .map(|r| {
+                                    (r.n as f64, r.elems_per_s_ci95_low, r.elems_per_s_ci95_high)
+                                })
+                                .collect(),
+                        )
                     };
                     series.push(s);
                 }
@@ -209,22 +208,26 @@ pub fn throughput_figure(name: &str, rows: &[Row]) -> Figure {
 
 /// Accuracy (worst max ULP at the smallest scale, temperature 1, from the accuracy
 /// scenarios) against throughput at the largest row length, per dtype.
-pub fn accuracy_vs_throughput(name: &str, rows: &[Row], acc: &[AccuracyRecord]) -> Option<Figure> {
+pub fn accuracy_vs_throughput(
+    name: &str,
+    rows: &[ThroughputRecord],
+    acc: &[AccuracyRecord],
+) -> Option<Figure> {
     let threads = min_threads(rows);
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+    let dtypes = dtype_order(distinct(rows.iter().map(dtype)));
     let mut panels = Vec::new();
     let mut infinite = Vec::new();
     for d in &dtypes {
-        let fwd: Vec<&Row> = rows
+        let fwd: Vec<&ThroughputRecord> = rows
             .iter()
             .filter(|r| {
-                &r.dtype == d
-                    && r.direction == "forward"
-                    && r.threads == threads
+                &dtype(r) == d
+                    && r.direction == Direction::Forward
+                    && r.threads as f64 == threads
                     && !is_reference(r)
             })
             .collect();
-        let Some(n) = fwd.iter().map(|r| r.n).reduce(f64::max) else {
+        let Some(n) = fwd.iter().map(|r| r.n).max() else {
             continue;
         };
         let mut series = Vec::new();
@@ -232,7 +235,7 @@ pub fn accuracy_vs_throughput(name: &str, rows: &[Row], acc: &[AccuracyRecord]) 
             let Some(speed) = fwd
                 .iter()
                 .find(|r| r.variant == v && r.n == n)
-                .map(|r| r.eps)
+                .map(|r| r.elems_per_s)
             else {
                 continue;
             };
@@ -257,7 +260,7 @@ pub fn accuracy_vs_throughput(name: &str, rows: &[Row], acc: &[AccuracyRecord]) 
         }
         if !series.is_empty() {
             panels.push(Panel {
-                title: format!("{d}, n = {}", fmt(n)),
+                title: format!("{d}, n = {}", fmt(n as f64)),
                 x: Axis::log("throughput (elements/s), higher is faster"),
                 y: Axis::log("worst max error (ULP), lower is better"),
                 content: Content::Lines(series),
@@ -290,43 +293,47 @@ pub fn accuracy_vs_throughput(name: &str, rows: &[Row], acc: &[AccuracyRecord]) 
     })
 }
 
-/// Hierarchical against full softmax: time, exps per target and speedup against V.
-pub fn hsoftmax_figure(name: &str, table: &Table) -> Result<Figure, String> {
-    let c = Cols::new(table);
-    let (tree, vocab, ns) = (c.idx("tree")?, c.idx("vocab")?, c.idx("ns_per_target")?);
-    let (lo, hi, exps, speed) = (
-        c.opt("ns_per_target_ci95_low"),
-        c.opt("ns_per_target_ci95_high"),
-        c.opt("exp_per_target"),
-        c.opt("speedup_vs_full"),
+/// Hierarchical against full softmax: time, exps per target and speedup against V
+/// (a band, a panel, only where the table has its numbers).
+pub fn hsoftmax_figure(name: &str, rows: &[HsoftmaxRecord]) -> Figure {
+    let any = |f: fn(&HsoftmaxRecord) -> f64| rows.iter().any(|r| !f(r).is_nan());
+    let (band, exps, speed) = (
+        any(|r| r.ns_per_target_ci95_low) && any(|r| r.ns_per_target_ci95_high),
+        any(|r| r.exp_per_target),
+        any(|r| r.speedup_vs_full),
     );
-    let rows: Vec<&[softmax_lab_results::Value]> = table.rows.iter().map(Vec::as_slice).collect();
-    let trees = distinct(rows.iter().map(|r| text(r, tree)));
+    let trees = distinct(rows.iter().map(|r| r.tree.clone()));
     let mut time = Vec::new();
     let mut exp = Vec::new();
     let mut sp = Vec::new();
     for tr in &trees {
-        let mut rs: Vec<&&[_]> = rows.iter().filter(|r| &text(r, tree) == tr).collect();
-        rs.sort_by(|a, b| num(a, vocab).total_cmp(&num(b, vocab)));
-        let pts = |k: usize| {
+        let mut rs: Vec<&HsoftmaxRecord> = rows.iter().filter(|r| &r.tree == tr).collect();
+        rs.sort_by_key(|r| r.vocab);
+        let pts = |f: fn(&HsoftmaxRecord) -> f64| {
             rs.iter()
-                .map(|r| (num(r, vocab), num(r, k)))
+                .map(|r| (r.vocab as f64, f(r)))
                 .collect::<Vec<_>>()
         };
-        let mut s = Series::line(tr, pts(ns));
-        if let (Some(lo), Some(hi)) = (lo, hi) {
+        let mut s = Series::line(tr, pts(|r| r.ns_per_target));
+        if band {
             s = s.with_band(
                 rs.iter()
-                    .map(|r| (num(r, vocab), num(r, lo), num(r, hi)))
+                    .map(|r| {
+                        (
+                            r.vocab as f64,
+                            r.ns_per_target_ci95_low,
+                            r.ns_per_target_ci95_high,
+                        )
+                    })
                     .collect(),
             );
         }
         time.push(s);
-        if let Some(e) = exps {
-            exp.push(Series::line(tr, pts(e)));
+        if exps {
+            exp.push(Series::line(tr, pts(|r| r.exp_per_target)));
         }
-        if let Some(k) = speed {
-            sp.push(Series::line(tr, pts(k)));
+        if speed {
+            sp.push(Series::line(tr, pts(|r| r.speedup_vs_full)));
         }
     }
     let x = || Axis::log("vocabulary size V (classes)");
@@ -352,7 +359,7 @@ pub fn hsoftmax_figure(name: &str, table: &Table) -> Result<Figure, String> {
             content: Content::Lines(sp),
         });
     }
-    Ok(Figure {
+    Figure {
         name: name.to_string(),
         title: format!(
             "{}: hierarchical against full softmax, cost per target",
@@ -361,36 +368,22 @@ pub fn hsoftmax_figure(name: &str, table: &Table) -> Result<Figure, String> {
         columns: panels.len(),
         panels,
         notes: vec!["Band: 95% CI of the time per target.".into()],
-    })
+    }
 }
 
 /// Sharded softmax: throughput relative to unsharded against the number of shards.
-pub fn sharded_figure(name: &str, table: &Table) -> Result<Figure, String> {
-    let c = Cols::new(table);
-    let (v, d, n, sh, ratio) = (
-        c.idx("variant")?,
-        c.idx("dtype")?,
-        c.idx("n")?,
-        c.idx("shards")?,
-        c.idx("ratio_to_unsharded")?,
-    );
-    let rows: Vec<&[softmax_lab_results::Value]> = table.rows.iter().map(Vec::as_slice).collect();
-    let dtypes = dtype_order(distinct(rows.iter().map(|r| text(r, d))));
+pub fn sharded_figure(name: &str, rows: &[ShardedRecord]) -> Figure {
+    let dtypes = dtype_order(distinct(rows.iter().map(|r| r.dtype.name().to_string())));
+    let key = |r: &ShardedRecord| format!("{} n={}", r.variant, fmt(r.n as f64));
     let mut panels = Vec::new();
     for dt in &dtypes {
         let mut series = Vec::new();
-        let keys = distinct(
-            rows.iter()
-                .filter(|r| &text(r, d) == dt)
-                .map(|r| format!("{} n={}", text(r, v), fmt(num(r, n)))),
-        );
-        for k in keys {
-            let mut pts: Vec<(f64, f64)> = rows
+        let in_panel: Vec<&ShardedRecord> = rows.iter().filter(|r| r.dtype.name() == dt).collect();
+        for k in distinct(in_panel.iter().map(|r| key(r))) {
+            let mut pts: Vec<(f64, f64)> = in_panel
                 .iter()
-                .filter(|r| {
-                    &text(r, d) == dt && format!("{} n={}", text(r, v), fmt(num(r, n))) == k
-                })
-                .map(|r| (num(r, sh), num(r, ratio)))
+                .filter(|r| key(r) == k)
+                .map(|r| (r.shards as f64, r.ratio_to_unsharded))
                 .collect();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             series.push(Series::line(&k, pts));
@@ -402,7 +395,7 @@ pub fn sharded_figure(name: &str, table: &Table) -> Result<Figure, String> {
             content: Content::Lines(series),
         });
     }
-    Ok(Figure {
+    Figure {
         name: name.to_string(),
         title: format!("{}: sharded softmax", name.trim_end_matches("_sharded")),
         columns: panels.len().clamp(1, 4),
@@ -412,36 +405,42 @@ pub fn sharded_figure(name: &str, table: &Table) -> Result<Figure, String> {
              and rescale."
                 .into(),
         ],
-    })
+    }
 }
 
 /// The findings paragraph (main table, hsoftmax and sharded tables when present).
-pub fn findings(rows: &[Row], hs: Option<&Table>, sharded: Option<&Table>) -> String {
+pub fn findings(
+    rows: &[ThroughputRecord],
+    hs: Option<&[HsoftmaxRecord]>,
+    sharded: Option<&[ShardedRecord]>,
+) -> String {
     let mut s = String::new();
     let d = main_dtype(rows);
     let threads = min_threads(rows);
-    let fwd: Vec<&Row> = rows
+    let fwd: Vec<&ThroughputRecord> = rows
         .iter()
-        .filter(|r| r.dtype == d && r.direction == "forward" && r.threads == threads)
+        .filter(|r| {
+            dtype(r) == d && r.direction == Direction::Forward && r.threads as f64 == threads
+        })
         .collect();
-    if let Some(n) = fwd.iter().map(|r| r.n).reduce(f64::max) {
-        let at: Vec<&&Row> = fwd.iter().filter(|r| r.n == n).collect();
+    if let Some(n) = fwd.iter().map(|r| r.n).max() {
+        let at: Vec<&&ThroughputRecord> = fwd.iter().filter(|r| r.n == n).collect();
         let best = at
             .iter()
-            .filter(|r| !is_reference(r) && r.eps.is_finite())
-            .max_by(|a, b| a.eps.total_cmp(&b.eps));
+            .filter(|r| !is_reference(r) && r.elems_per_s.is_finite())
+            .max_by(|a, b| a.elems_per_s.total_cmp(&b.elems_per_s));
         if let Some(b) = best {
             s += &format!(
                 "At n = {} ({d}, forward, {} thread(s)) the fastest variant is {} at {} \
                  elements/s (95% CI {}–{}, {} samples), {} of the memory copy's rate.",
-                fmt(n),
+                fmt(n as f64),
                 fmt(threads),
                 b.variant,
-                fmt(b.eps),
-                fmt(b.ci.0),
-                fmt(b.ci.1),
-                fmt(b.samples),
-                crate::data::pct(b.ratio_memcpy)
+                fmt(b.elems_per_s),
+                fmt(b.elems_per_s_ci95_low),
+                fmt(b.elems_per_s_ci95_high),
+                fmt(b.samples as f64),
+                crate::data::pct(b.ratio_to_memcpy)
             );
         }
         let vs_candle: Vec<String> = at
@@ -450,14 +449,14 @@ pub fn findings(rows: &[Row], hs: Option<&Table>, sharded: Option<&Table>) -> St
                 !is_reference(r)
                     && r.family != "candle"
                     && r.variant != r.candle_variant
-                    && r.ratio_candle.is_finite()
+                    && r.ratio_to_candle.is_finite()
                     && !r.candle_variant.is_empty()
             })
             .map(|r| {
                 format!(
                     "{} {}× {}",
                     r.variant,
-                    fmt(r.ratio_candle),
+                    fmt(r.ratio_to_candle),
                     r.candle_variant
                 )
             })
@@ -465,13 +464,16 @@ pub fn findings(rows: &[Row], hs: Option<&Table>, sharded: Option<&Table>) -> St
         if !vs_candle.is_empty() {
             s += &format!(" Against candle: {}.", and_list(&vs_candle));
         }
-        let relu = at.iter().find(|r| r.variant == "relu").map(|r| r.eps);
+        let relu = at
+            .iter()
+            .find(|r| r.variant == "relu")
+            .map(|r| r.elems_per_s);
         if let Some(relu) = relu.filter(|v| v.is_finite() && *v > 0.0) {
             let sig: Vec<String> = at
                 .iter()
                 .filter(|r| r.function == "sigmoid" || r.function == "hard_sigmoid")
-                .filter(|r| r.eps.is_finite() && r.eps > 0.0)
-                .map(|r| format!("{} {}×", r.variant, fmt(relu / r.eps)))
+                .filter(|r| r.elems_per_s.is_finite() && r.elems_per_s > 0.0)
+                .map(|r| format!("{} {}×", r.variant, fmt(relu / r.elems_per_s)))
                 .collect();
             if !sig.is_empty() {
                 s += &format!(" Time per element relative to relu: {}.", and_list(&sig));
@@ -479,56 +481,41 @@ pub fn findings(rows: &[Row], hs: Option<&Table>, sharded: Option<&Table>) -> St
         }
     }
     if let Some(h) = hs {
-        let c = Cols::new(h);
-        if let (Ok(tree), Ok(vocab), Ok(speed)) =
-            (c.idx("tree"), c.idx("vocab"), c.idx("speedup_vs_full"))
-        {
-            let vmax = h.rows.iter().map(|r| num(r, vocab)).fold(f64::NAN, max_nan);
-            let parts: Vec<String> = h
-                .rows
-                .iter()
-                .filter(|r| num(r, vocab) == vmax && text(r, tree) != "full")
-                .map(|r| format!("{} {}×", text(r, tree), fmt(num(r, speed))))
-                .collect();
-            if !parts.is_empty() {
-                s += &format!(
-                    " Hierarchical softmax at V = {}: speedup per target over the full softmax: {}.",
-                    fmt(vmax),
-                    and_list(&parts)
-                );
-            }
+        let vmax = h.iter().map(|r| r.vocab).max();
+        let parts: Vec<String> = h
+            .iter()
+            .filter(|r| Some(r.vocab) == vmax && r.tree != "full")
+            .map(|r| format!("{} {}×", r.tree, fmt(r.speedup_vs_full)))
+            .collect();
+        if let (Some(vmax), false) = (vmax, parts.is_empty()) {
+            s += &format!(
+                " Hierarchical softmax at V = {}: speedup per target over the full softmax: {}.",
+                fmt(vmax as f64),
+                and_list(&parts)
+            );
         }
     }
     if let Some(sh) = sharded {
-        let c = Cols::new(sh);
-        if let (Ok(ratio), Ok(bytes)) = (
-            c.idx("ratio_to_unsharded"),
-            c.idx("bytes_exchanged_per_row"),
+        let r: Vec<f64> = sh
+            .iter()
+            .map(|r| r.ratio_to_unsharded)
+            .filter(|v| v.is_finite())
+            .collect();
+        let b: Vec<f64> = sh
+            .iter()
+            .map(|r| r.bytes_exchanged_per_row as f64)
+            .collect();
+        if let (Some(lo), Some(hi)) = (
+            r.iter().copied().reduce(f64::min),
+            r.iter().copied().reduce(f64::max),
         ) {
-            let r: Vec<f64> = sh
-                .rows
-                .iter()
-                .map(|r| num(r, ratio))
-                .filter(|v| v.is_finite())
-                .collect();
-            let b: Vec<f64> = sh
-                .rows
-                .iter()
-                .map(|r| num(r, bytes))
-                .filter(|v| v.is_finite())
-                .collect();
-            if let (Some(lo), Some(hi)) = (
-                r.iter().copied().reduce(f64::min),
-                r.iter().copied().reduce(f64::max),
-            ) {
-                s += &format!(
-                    " Sharded softmax runs at {}–{}× the unsharded rate, exchanging {}–{} bytes per row.",
-                    fmt(lo),
-                    fmt(hi),
-                    fmt(b.iter().copied().fold(f64::INFINITY, f64::min)),
-                    fmt(b.iter().copied().fold(f64::NEG_INFINITY, f64::max))
-                );
-            }
+            s += &format!(
+                " Sharded softmax runs at {}–{}× the unsharded rate, exchanging {}–{} bytes per row.",
+                fmt(lo),
+                fmt(hi),
+                fmt(b.iter().copied().fold(f64::INFINITY, f64::min)),
+                fmt(b.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            );
         }
     }
     if s.is_empty() {
@@ -538,35 +525,40 @@ pub fn findings(rows: &[Row], hs: Option<&Table>, sharded: Option<&Table>) -> St
 }
 
 /// The summary table: every variant at the largest row length.
-pub fn summary(rows: &[Row]) -> Block {
+pub fn summary(rows: &[ThroughputRecord]) -> Block {
     let mut out = Vec::new();
-    let nmax = rows.iter().map(|r| r.n).fold(f64::NAN, max_nan);
-    let mut at: Vec<&Row> = rows.iter().filter(|r| r.n == nmax).collect();
-    let dt = dtype_order(distinct(rows.iter().map(|r| r.dtype.clone())));
+    let nmax = rows.iter().map(|r| r.n).max();
+    let mut at: Vec<&ThroughputRecord> = rows.iter().filter(|r| Some(r.n) == nmax).collect();
+    let dt = dtype_order(distinct(rows.iter().map(dtype)));
     at.sort_by(|a, b| {
         let pos = |d: &str| dt.iter().position(|x| x == d);
-        pos(&a.dtype)
-            .cmp(&pos(&b.dtype))
-            .then(a.direction.cmp(&b.direction))
-            .then(a.threads.total_cmp(&b.threads))
-            .then(b.eps.total_cmp(&a.eps))
+        pos(&dtype(a))
+            .cmp(&pos(&dtype(b)))
+            .then(a.direction.name().cmp(b.direction.name()))
+            .then(a.threads.cmp(&b.threads))
+            .then(b.elems_per_s.total_cmp(&a.elems_per_s))
     });
     for r in at {
         out.push(vec![
             vec![code(&r.variant)],
             t(r.function.clone()),
-            t(r.dtype.clone()),
-            t(r.direction.clone()),
-            t(fmt(r.threads)),
-            t(format!("{} [{}, {}]", fmt(r.eps), fmt(r.ci.0), fmt(r.ci.1))),
-            t(fmt(r.bps / 1e9)),
-            t(fmt(r.ratio_memcpy)),
+            t(dtype(r)),
+            t(direction(r)),
+            t(fmt(r.threads as f64)),
+            t(format!(
+                "{} [{}, {}]",
+                fmt(r.elems_per_s),
+                fmt(r.elems_per_s_ci95_low),
+                fmt(r.elems_per_s_ci95_high)
+            )),
+            t(fmt(r.bytes_per_s / 1e9)),
+            t(fmt(r.ratio_to_memcpy)),
             t(if r.candle_variant.is_empty() {
                 "—".into()
             } else {
-                format!("{} ({})", fmt(r.ratio_candle), r.candle_variant)
+                format!("{} ({})", fmt(r.ratio_to_candle), r.candle_variant)
             }),
-            t(fmt(r.samples)),
+            t(fmt(r.samples as f64)),
         ]);
     }
     Block::Table {
@@ -576,7 +568,10 @@ pub fn summary(rows: &[Row]) -> Block {
             "dtype",
             "direction",
             "threads",
-            &format!("elements/s at n = {} [95% CI]", fmt(nmax)),
+            &format!(
+                "elements/s at n = {} [95% CI]",
+                fmt(nmax.map_or(f64::NAN, |n| n as f64))
+            ),
             "GB/s",
             "× memcpy",
             "× candle",
@@ -598,7 +593,7 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
             "Each variant runs on batches of rows in each dtype, in a rayon pool of the \
              stated size; the timer takes repeated samples, interleaved with the references \
              so that drift cancels, and the table keeps the median rate with its \
-             distribution-free 95% confidence interval and the sample count. Rows per call \
+             distribution-free 95% confidence interval and the sample count. ThroughputRecords per call \
              are chosen so every call moves the same input bytes; cases whose input and \
              output exceed half the last-level cache rotate through buffers spanning twice \
              it. Bytes count each element read once and written once, as Dukhan & \
@@ -610,7 +605,9 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
         )]],
         ..Rendered::default()
     };
-    out.findings = t(findings(&rows, hs, sharded));
+    let hs_rows = hs.map(parse_hsoftmax).transpose()?;
+    let sharded_rows = sharded.map(parse_sharded).transpose()?;
+    out.findings = t(findings(&rows, hs_rows.as_deref(), sharded_rows.as_deref()));
     if !rows.is_empty() {
         out.blocks.push(summary(&rows));
         out.figures.push((
@@ -634,20 +631,20 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
             ));
         }
     }
-    if let Some(h) = hs {
+    if let (Some(h), Some(hr)) = (hs, &hs_rows) {
         out.blocks
             .push(Block::Heading("Hierarchical softmax".into()));
         out.blocks.push(super::raw_table(h, 200));
         out.figures.push((
-            hsoftmax_figure(&format!("{}_hsoftmax_cost", l.name), h)?,
+            hsoftmax_figure(&format!("{}_hsoftmax_cost", l.name), hr),
             "Hierarchical against full softmax: cost per target as V grows.".into(),
         ));
     }
-    if let Some(s) = sharded {
+    if let (Some(s), Some(sr)) = (sharded, &sharded_rows) {
         out.blocks.push(Block::Heading("Sharded softmax".into()));
         out.blocks.push(super::raw_table(s, 200));
         out.figures.push((
-            sharded_figure(&format!("{}_sharded", l.name), s)?,
+            sharded_figure(&format!("{}_sharded", l.name), sr),
             "Sharded softmax: throughput against the number of shards.".into(),
         ));
     }
@@ -744,5 +741,59 @@ pub(crate) mod tests {
             Content::Lines(s) => assert_eq!(s.len(), 5),
             Content::Heat(_) => panic!("lines expected"),
         }
+    }
+
+    #[test]
+    fn hsoftmax_and_sharded_findings_read_their_records() {
+        let mut h = Table::of::<HsoftmaxRecord>("hsoftmax");
+        for (tree, vocab, speed) in [
+            ("full", 100, 1.0),
+            ("huffman", 100, 4.0),
+            ("balanced", 10, 2.0),
+        ] {
+            softmax_lab_results::fixtures::push(
+                &mut h,
+                &[
+                    ("tree", V::Text(tree.into())),
+                    ("vocab", V::Int(vocab)),
+                    ("speedup_vs_full", V::Float(speed)),
+                ],
+            );
+        }
+        let mut sh = Table::new(
+            "sharded",
+            &[
+                ("variant", C::Text),
+                ("dtype", C::Text),
+                ("n", C::Int),
+                ("shards", C::Int),
+                ("bytes_exchanged_per_row", C::Int),
+                ("ratio_to_unsharded", C::Float),
+            ],
+        );
+        for (k, ratio) in [(1i64, 0.9), (4, 0.5)] {
+            sh.push(vec![
+                V::Text("sharded_softmax".into()),
+                V::Text("f32".into()),
+                V::Int(4096),
+                V::Int(k),
+                V::Int(8 * k),
+                V::Float(ratio),
+            ]);
+        }
+        let (hr, sr) = (
+            parse_hsoftmax(&h).unwrap_or_else(|e| panic!("{e}")),
+            parse_sharded(&sh).unwrap_or_else(|e| panic!("{e}")),
+        );
+        let s = findings(&[], Some(&hr), Some(&sr));
+        assert_eq!(
+            s,
+            " Hierarchical softmax at V = 100: speedup per target over the full softmax: \
+             huffman 4×. Sharded softmax runs at 0.5–0.9× the unsharded rate, exchanging \
+             8–32 bytes per row."
+        );
+        let f = sharded_figure("tp_sharded", &sr);
+        assert_eq!((f.panels.len(), f.panels[0].title.as_str()), (1, "f32"));
+        assert_eq!(hsoftmax_figure("tp_hsoftmax_cost", &hr).panels.len(), 3);
     }
 }
