@@ -404,7 +404,10 @@ mod tests {
         assert!(e.median.is_nan());
         assert!(fraction(1, 0).is_nan());
         assert_eq!(fraction(1, 4), 0.25);
-        assert_eq!(median_finite(&[3.0, f64::NAN, f64::INFINITY, 1.0, 2.0]), 2.0);
+        assert_eq!(
+            median_finite(&[3.0, f64::NAN, f64::INFINITY, 1.0, 2.0]),
+            2.0
+        );
         assert!(median_finite(&[f64::INFINITY]).is_nan());
         assert_eq!(mean_non_nan(&[1.0, f64::NAN, 2.0]), 1.5);
         assert_eq!(mean_non_nan(&[1.0, f64::INFINITY]), f64::INFINITY);

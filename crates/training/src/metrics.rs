@@ -88,7 +88,6 @@ pub fn f1(tp: usize, fp: usize, fn_: usize) -> f64 {
     }
 }
 
-
 /// Macro-F1 of single-label predictions (`None` = no prediction, counted wrong).
 pub fn macro_f1(y: &[usize], pred: &[Option<usize>], classes: usize) -> f64 {
     let per_class: Vec<f64> = (0..classes)

@@ -2,6 +2,8 @@
 //! (sharding), C18 (sigmoid, hard sigmoid and relu).
 
 use super::*;
+use crate::results::records::{HsoftmaxRecord, ShardedRecord, ThroughputRecord};
+use softmax_lab_core::Direction;
 
 // ---------------------------------------------------------------------------------
 // C16: hierarchical softmax cost.
@@ -98,30 +100,24 @@ pub(super) fn c16(cx: &Ctx) -> Result<Finding, HarnessError> {
     let mut timing = None;
     if let Some(r) = cx.load("throughput.json")? {
         if let Some(h) = r.tables.iter().find(|t| t.name == "hsoftmax") {
-            let get = |row: &[Value], c: &str| h.column(c).map(|i| row[i].clone());
             let mut best: Option<(i64, f64)> = None;
-            for row in &h.rows {
-                let tree = match get(row, "tree") {
-                    Some(Value::Text(s)) => s,
-                    _ => continue,
-                };
-                let num = |c: &str| get(row, c).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-                let vocab = num("vocab") as i64;
-                let speed = num("speedup_vs_full");
+            for rec in cx.records::<HsoftmaxRecord>(h, "throughput.json")? {
+                let vocab = rec.vocab as i64;
+                let speed = rec.speedup_vs_full;
                 cx.push(
                     &mut t,
                     vec![
                         txt("throughput.json"),
-                        txt(&tree),
+                        txt(&rec.tree),
                         Value::Int(vocab),
-                        Value::Int(num("dim") as i64),
-                        flt(num("dot_products_per_target")),
+                        Value::Int(rec.dim as i64),
+                        flt(rec.dot_products_per_target),
                         flt(f64::NAN),
-                        flt(num("ns_per_target")),
+                        flt(rec.ns_per_target),
                         flt(speed),
                     ],
                 );
-                if tree == "balanced" && best.is_none_or(|b| vocab > b.0) {
+                if rec.tree == "balanced" && best.is_none_or(|b| vocab > b.0) {
                     best = Some((vocab, speed));
                 }
             }
@@ -270,30 +266,24 @@ pub(super) fn c17(cx: &Ctx) -> Result<Finding, HarnessError> {
     let mut timing = Vec::new();
     if let Some(r) = cx.load("throughput.json")? {
         if let Some(h) = r.tables.iter().find(|t| t.name == "sharded") {
-            for row in &h.rows {
-                let get = |c: &str| h.column(c).map(|i| row[i].clone());
-                let text = |c: &str| match get(c) {
-                    Some(Value::Text(s)) => s,
-                    _ => String::new(),
-                };
-                let num = |c: &str| get(c).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-                let ratio = num("ratio_to_unsharded");
+            for rec in cx.records::<ShardedRecord>(h, "throughput.json")? {
+                let ratio = rec.ratio_to_unsharded;
                 timing.push(ratio);
                 cx.push(
                     &mut t,
                     vec![
                         txt("throughput.json"),
-                        txt(text("variant")),
-                        txt(text("dtype")),
-                        Value::Int(num("n") as i64),
-                        Value::Int(num("shards") as i64),
-                        Value::Int(num("bytes_exchanged_per_row") as i64),
+                        txt(&rec.variant),
+                        txt(rec.dtype.name()),
+                        Value::Int(rec.n as i64),
+                        Value::Int(rec.shards as i64),
+                        Value::Int(rec.bytes_exchanged_per_row as i64),
                         Value::Int(0),
                         flt(f64::NAN),
                         flt(f64::NAN),
                         flt(f64::NAN),
                         Value::Bool(false),
-                        flt(num("elems_per_s")),
+                        flt(rec.elems_per_s),
                         flt(ratio),
                     ],
                 );
@@ -417,21 +407,15 @@ pub(super) fn c18(cx: &Ctx) -> Result<Finding, HarnessError> {
     type Speed = std::collections::BTreeMap<i64, (f64, f64, f64)>;
     let mut speeds: [Speed; 3] = Default::default();
     let names = ["sigmoid", "hard_sigmoid", "relu"];
-    for row in &tp.rows {
-        let get = |c: &str| tp.column(c).map(|i| &row[i]);
-        let text = |c: &str| match get(c) {
-            Some(Value::Text(s)) => s.as_str(),
-            _ => "",
-        };
-        let num = |c: &str| get(c).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-        if text("dtype") != "f32" || num("threads") != 1.0 || text("direction") != "forward" {
+    for rec in cx.records::<ThroughputRecord>(tp, "throughput.json")? {
+        if rec.dtype != DType::F32 || rec.threads != 1 || rec.direction != Direction::Forward {
             continue;
         }
-        if let Some(k) = names.iter().position(|&v| v == text("variant")) {
-            speeds[k].entry(num("n") as i64).or_insert((
-                num("elems_per_s"),
-                num("elems_per_s_ci95_low"),
-                num("elems_per_s_ci95_high"),
+        if let Some(k) = names.iter().position(|&v| v == rec.variant) {
+            speeds[k].entry(rec.n as i64).or_insert((
+                rec.elems_per_s,
+                rec.elems_per_s_ci95_low,
+                rec.elems_per_s_ci95_high,
             ));
         }
     }

@@ -339,6 +339,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// The rows of an earlier scenario's table `t` (from `file`) as typed records.
+    fn records<R: crate::results::Record>(
+        &self,
+        t: &Table,
+        file: &str,
+    ) -> Result<Vec<R>, HarnessError> {
+        t.records::<R>().map_err(|message| HarnessError::Results {
+            path: self.results_dir.join(file),
+            message,
+        })
+    }
+
     /// An earlier scenario's results, or None when its file is missing.
     fn load(&self, file: &str) -> Result<Option<Results>, HarnessError> {
         let path = self.results_dir.join(file);

@@ -1,8 +1,9 @@
 //! Tests of the claims ledger.
 
 use super::*;
-use crate::results::records::ComparisonRecord;
+use crate::results::records::{ComparisonRecord, ThroughputRecord};
 use crate::results::Results;
+use softmax_lab_core::Direction;
 
 const SCENARIO: &str = "name = \"claims\"\ndescription = \"test\"\nkind = \"claims\"\nseed = 7\n";
 
@@ -263,31 +264,36 @@ fn throughput_claims_without_and_with_timing() {
     // Hard sigmoid's largest error against the logistic, about 0.07, near |x| = 1.6.
     let e = column_f64(&f.tables[0], "max_abs_error_vs_sigmoid");
     assert!(e.iter().all(|&v| v > 0.06 && v < 0.08), "{e:?}");
-    let mut t = Table::new(
-        "throughput",
-        &[
-            ("variant", ColumnType::Text),
-            ("dtype", ColumnType::Text),
-            ("n", ColumnType::Int),
-            ("threads", ColumnType::Int),
-            ("direction", ColumnType::Text),
-            ("elems_per_s", ColumnType::Float),
-            ("elems_per_s_ci95_low", ColumnType::Float),
-            ("elems_per_s_ci95_high", ColumnType::Float),
-        ],
-    );
-    for (v, eps) in [("sigmoid", 1e8), ("hard_sigmoid", 1e9), ("relu", 2e9)] {
-        t.push(vec![
-            txt(v),
-            txt("f32"),
-            Value::Int(4096),
-            Value::Int(1),
-            txt("forward"),
-            flt(eps),
-            flt(0.9 * eps),
-            flt(1.1 * eps),
-        ]);
-    }
+    let recs: Vec<ThroughputRecord> = [("sigmoid", 1e8), ("hard_sigmoid", 1e9), ("relu", 2e9)]
+        .into_iter()
+        .map(|(v, eps)| ThroughputRecord {
+            scenario: "throughput".into(),
+            variant: v.into(),
+            family: "sigmoid-heads".into(),
+            function: "sigmoid".into(),
+            dtype: DType::F32,
+            n: 4096,
+            rows: 16,
+            threads: 1,
+            direction: Direction::Forward,
+            working_set_bytes: 4096 * 16 * 8,
+            in_cache: true,
+            elems_per_s: eps,
+            elems_per_s_ci95_low: 0.9 * eps,
+            elems_per_s_ci95_high: 1.1 * eps,
+            bytes_per_s: 8.0 * eps,
+            ratio_to_memcpy: f64::NAN,
+            ratio_to_candle: f64::NAN,
+            memcpy_elems_per_s: f64::NAN,
+            candle_variant: String::new(),
+            candle_elems_per_s: f64::NAN,
+            ns_per_elem: 1e9 / eps,
+            samples: 15,
+            llc_bytes: 0,
+            isa: "portable".into(),
+        })
+        .collect();
+    let t = Table::from_records("throughput", &recs);
     write_results(&dir, "throughput.json", "throughput", vec![t]);
     let f = run_one(c18, &dir);
     // Slower than relu, hard sigmoid cheaper, but a coarse approximation.

@@ -13,14 +13,16 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use softmax_lab_core::Registry;
 
-use super::{cell, short, text, Field, MeasurementKind};
+use super::{short, Field, MeasurementKind};
 use crate::limits::{mul, Term, MAX_THREADS, THROUGHPUT_BYTES_PER_ELEM};
-use crate::results::{ColumnType, Table, Value};
+use crate::results::records::ThroughputRecord;
+use crate::results::{ColumnType, Record, Table};
 use crate::run::RunOptions;
 use crate::scenario::{
     positive_count, span_in_list, Ctx, Kind, RawQuick, Scenario, ScenarioError, Section, S,
 };
 use crate::HarnessError;
+use softmax_lab_core::{DType, Direction};
 
 /// The throughput kind.
 pub struct Throughput;
@@ -148,7 +150,7 @@ impl MeasurementKind for Throughput {
     }
 
     fn main_columns(&self) -> Vec<(&'static str, ColumnType)> {
-        crate::measure_throughput::COLUMNS.to_vec()
+        ThroughputRecord::columns()
     }
 
     /// The main table, then "hsoftmax" and "sharded" when the spec asks for them.
@@ -164,40 +166,34 @@ impl MeasurementKind for Throughput {
     /// Per variant: the best f32 forward speed in cache on one thread (and its
     /// ratio to candle), and its ratio to memcpy out of cache on every thread.
     fn summarize(&self, s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(main) = tables.first() else {
+        let Some(Ok(records)) = tables.first().map(|t| t.records::<ThroughputRecord>()) else {
             return Vec::new();
         };
         let mut lines = Vec::new();
         for id in &s.variants {
-            let rows: Vec<&Vec<Value>> = main
-                .rows
-                .iter()
-                .filter(|r| text(main, r, "variant") == id)
-                .collect();
+            let rows: Vec<&ThroughputRecord> =
+                records.iter().filter(|r| &r.variant == id).collect();
             if rows.is_empty() {
                 continue;
             }
-            let best = |threads_one: bool, in_cache: bool, col: &str| {
+            let best = |threads_one: bool, in_cache: bool, value: fn(&ThroughputRecord) -> f64| {
                 rows.iter()
                     .filter(|r| {
-                        text(main, r, "direction") == "forward"
-                            && text(main, r, "dtype") == "f32"
-                            && (cell(main, r, "threads") == 1.0) == threads_one
-                            && matches!(
-                                main.column("in_cache").map(|i| &r[i]),
-                                Some(Value::Bool(b)) if *b == in_cache
-                            )
+                        r.direction == Direction::Forward
+                            && r.dtype == DType::F32
+                            && (r.threads == 1) == threads_one
+                            && r.in_cache == in_cache
                     })
-                    .map(|r| cell(main, r, col))
+                    .map(|r| value(r))
                     .filter(|v| !v.is_nan())
                     .fold(f64::NAN, f64::max)
             };
             lines.push(format!(
                 "{id:<24} f32 forward: in cache, 1 thread: best {:>9} elems/s ({:>6}x candle); \
                  out of cache, all threads: {:>6}x memcpy",
-                short(best(true, true, "elems_per_s")),
-                short(best(true, true, "ratio_to_candle")),
-                short(best(false, false, "ratio_to_memcpy")),
+                short(best(true, true, |r| r.elems_per_s)),
+                short(best(true, true, |r| r.ratio_to_candle)),
+                short(best(false, false, |r| r.ratio_to_memcpy)),
             ));
         }
         lines

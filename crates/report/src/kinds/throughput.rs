@@ -3,7 +3,9 @@
 //! cost per target, and sharded softmax against unsharded.
 
 use softmax_lab_core::{DType, Direction};
-use softmax_lab_results::records::{AccuracyRecord, HsoftmaxRecord, ShardedRecord, ThroughputRecord};
+use softmax_lab_results::records::{
+    AccuracyRecord, HsoftmaxRecord, ShardedRecord, ThroughputRecord,
+};
 use softmax_lab_results::{Table, Value};
 
 use super::{and_list, code, plain, Ctx, Loaded, Rendered};
