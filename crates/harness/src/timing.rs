@@ -72,12 +72,16 @@ impl Plan {
     }
 }
 
+/// One call of a participant: one unit of work on the data it captured and the
+/// group's shared context `C`.
+pub type Call<'a, C, E> = Box<dyn FnMut(&mut C) -> Result<(), E> + 'a>;
+
 /// One timed thing: a name (for errors) and a call that does one unit of work on
 /// the prepared data it captured and the group's shared context `C`.
 pub struct Participant<'a, C, E> {
     /// Its name in the table (a variant id, `memcpy`, a tree, ...).
     pub name: String,
-    call: Box<dyn FnMut(&mut C) -> Result<(), E> + 'a>,
+    call: Call<'a, C, E>,
 }
 
 impl<'a, C, E> Participant<'a, C, E> {

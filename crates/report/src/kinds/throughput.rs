@@ -147,7 +147,7 @@ pub fn throughput_figure(name: &str, rows: &[ThroughputRecord]) -> Figure {
                     if pts.is_empty() {
                         continue;
                     }
-                    pts.sort_by(|a, b| a.n.cmp(&b.n));
+                    pts.sort_by_key(|r| r.n);
                     skipped += pts
                         .iter()
                         .filter(|r| !(r.elems_per_s.is_finite() && r.elems_per_s > 0.0))
