@@ -150,7 +150,7 @@ pub fn main_columns(kind: Kind) -> Vec<(&'static str, crate::results::ColumnType
         Kind::Overflow => measure_overflow::OverflowRecord::columns(),
         Kind::Gradients => measure_gradients::GradientRecord::columns(),
         Kind::Throughput => crate::measure_throughput::COLUMNS.to_vec(),
-        Kind::Training => crate::measure_training::COLUMNS.to_vec(),
+        Kind::Training => crate::results::records::TrainingRecord::columns(),
         Kind::Claims => crate::measure_claims::COLUMNS.to_vec(),
     }
 }
