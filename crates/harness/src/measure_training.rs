@@ -6,7 +6,7 @@
 //!
 //! Tables, in order (file `<scenario>.csv`, then `<scenario>_<table>.csv`):
 //!
-//! - `training` ([`COLUMNS`]): one row per data set × model × head × standardised ×
+//! - `training` ([`TrainingRecord`]): one row per data set × model × head × standardised ×
 //!   seed × epoch; epoch 0 is the untrained model (its gradient norms are NaN).
 //!   `train_loss` is the head's own loss on the whole training split;
 //!   `grad_norm_output` / `grad_norm_first` the mean over the epoch's steps of
@@ -14,15 +14,15 @@
 //!   `logreg`); `subset_accuracy` and `true_prob_mae` only on the multi-label set
 //!   (NaN elsewhere); `seed` is the seed index (0-based; the scenario seed derives
 //!   the actual streams).
-//! - `reliability` ([`RELIABILITY_COLUMNS`]): the reliability diagram per
+//! - `reliability` ([`ReliabilityRecord`]): the reliability diagram per
 //!   configuration, decisions pooled over seeds at the final epoch; `bin_lo`,
 //!   `bin_hi` bound the confidence, `confidence_mean` and `accuracy` are NaN in an
 //!   empty bin.
-//! - `prob_sums` ([`PROB_SUMS_COLUMNS`]): the histogram of the per-row sum of the
+//! - `prob_sums` ([`ProbSumRecord`]): the histogram of the per-row sum of the
 //!   head's probabilities (the C11 picture), pooled over seeds at the final epoch;
 //!   bins are centred on multiples of the bin width (softmax's sum 1 sits in the
 //!   middle of one) and the last bin is open (`bin_hi` = inf).
-//! - `comparisons` ([`COMPARISON_COLUMNS`]): two arms compared over the same seeds
+//! - `comparisons` ([`ComparisonRecord`]): two arms compared over the same seeds
 //!   (same splits, initial first layer and batch order). `factor` says what the
 //!   arms differ in: `head` (arm a = `head_a`, arm b = `head_b`, and
 //!   `standardised_a` = `standardised_b`) or `standardisation` (arm a is
@@ -34,7 +34,7 @@
 //!   log-loss with its chi-square interval, `diff_mean` = sd_a − sd_b, and the test
 //!   is Pitman–Morgan's for paired variances (t > 0: a varies more). Metric names
 //!   and definitions: `softmax_lab_training::Comparison`.
-//! - `label_f1` ([`LABEL_F1_COLUMNS`]): per-label F1 of the multi-label set at the
+//! - `label_f1` ([`LabelF1Record`]): per-label F1 of the multi-label set at the
 //!   final epoch, per seed, with the label's test prevalence.
 //!
 //! Where the claims are decided:
@@ -54,142 +54,49 @@
 
 use softmax_lab_training::{Comparison, Config, Spec};
 
-use crate::results::{ColumnType, Table, Value};
+use crate::results::records::{
+    ComparisonRecord, LabelF1Record, ProbSumRecord, ReliabilityRecord, TrainingRecord,
+};
+use crate::results::Table;
 use crate::HarnessError;
 
-/// The columns of the main table (named "training").
-pub const COLUMNS: [(&str, ColumnType); 19] = [
-    ("scenario", ColumnType::Text),
-    ("dataset", ColumnType::Text),
-    ("model", ColumnType::Text),
-    ("head", ColumnType::Text),
-    ("standardised", ColumnType::Bool),
-    ("seed", ColumnType::Int),
-    ("epoch", ColumnType::Int),
-    ("split", ColumnType::Text),
-    ("train_loss", ColumnType::Float),
-    ("accuracy", ColumnType::Float),
-    ("macro_f1", ColumnType::Float),
-    ("subset_accuracy", ColumnType::Float),
-    ("log_loss", ColumnType::Float),
-    ("ece", ColumnType::Float),
-    ("prob_sum_mean", ColumnType::Float),
-    ("prob_sum_above_one_fraction", ColumnType::Float),
-    ("grad_norm_output", ColumnType::Float),
-    ("grad_norm_first", ColumnType::Float),
-    ("true_prob_mae", ColumnType::Float),
-];
-
-/// The columns of the "reliability" table.
-pub const RELIABILITY_COLUMNS: [(&str, ColumnType); 11] = [
-    ("scenario", ColumnType::Text),
-    ("dataset", ColumnType::Text),
-    ("model", ColumnType::Text),
-    ("head", ColumnType::Text),
-    ("standardised", ColumnType::Bool),
-    ("bin", ColumnType::Int),
-    ("bin_lo", ColumnType::Float),
-    ("bin_hi", ColumnType::Float),
-    ("confidence_mean", ColumnType::Float),
-    ("accuracy", ColumnType::Float),
-    ("count", ColumnType::Int),
-];
-
-/// The columns of the "prob_sums" table.
-pub const PROB_SUMS_COLUMNS: [(&str, ColumnType); 8] = [
-    ("scenario", ColumnType::Text),
-    ("dataset", ColumnType::Text),
-    ("model", ColumnType::Text),
-    ("head", ColumnType::Text),
-    ("standardised", ColumnType::Bool),
-    ("bin_lo", ColumnType::Float),
-    ("bin_hi", ColumnType::Float),
-    ("count", ColumnType::Int),
-];
-
-/// The columns of the "comparisons" table.
-pub const COMPARISON_COLUMNS: [(&str, ColumnType); 22] = [
-    ("scenario", ColumnType::Text),
-    ("factor", ColumnType::Text),
-    ("dataset", ColumnType::Text),
-    ("model", ColumnType::Text),
-    ("standardised_a", ColumnType::Bool),
-    ("standardised_b", ColumnType::Bool),
-    ("metric", ColumnType::Text),
-    ("head_a", ColumnType::Text),
-    ("head_b", ColumnType::Text),
-    ("mean_a", ColumnType::Float),
-    ("mean_b", ColumnType::Float),
-    ("ci95_low_a", ColumnType::Float),
-    ("ci95_high_a", ColumnType::Float),
-    ("ci95_low_b", ColumnType::Float),
-    ("ci95_high_b", ColumnType::Float),
-    ("diff_mean", ColumnType::Float),
-    ("t_statistic", ColumnType::Float),
-    ("p_value", ColumnType::Float),
-    ("seeds", ColumnType::Int),
-    ("test", ColumnType::Text),
-    ("early_epoch", ColumnType::Int),
-    ("epochs", ColumnType::Int),
-];
-
-/// The columns of the "label_f1" table.
-pub const LABEL_F1_COLUMNS: [(&str, ColumnType); 9] = [
-    ("scenario", ColumnType::Text),
-    ("dataset", ColumnType::Text),
-    ("model", ColumnType::Text),
-    ("head", ColumnType::Text),
-    ("standardised", ColumnType::Bool),
-    ("seed", ColumnType::Int),
-    ("label", ColumnType::Int),
-    ("f1", ColumnType::Float),
-    ("prevalence", ColumnType::Float),
-];
-
-fn text(s: &str) -> Value {
-    Value::Text(s.to_string())
+/// A record's configuration fields, in the order every table but `comparisons`
+/// starts with them: scenario, data set, model, head, standardised.
+fn config(scenario: &str, c: &Config) -> (String, String, String, String, bool) {
+    (
+        scenario.to_string(),
+        c.dataset.name().to_string(),
+        c.model.name().to_string(),
+        c.head.name().to_string(),
+        c.standardised,
+    )
 }
 
-fn int(v: usize) -> Value {
-    Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
-}
-
-/// The scenario and the configuration cells every table starts with.
-fn config_cells(scenario: &str, c: &Config) -> Vec<Value> {
-    vec![
-        text(scenario),
-        text(c.dataset.name()),
-        text(c.model.name()),
-        text(c.head.name()),
-        Value::Bool(c.standardised),
-    ]
-}
-
-fn comparison_row(scenario: &str, spec: &Spec, c: &Comparison) -> Vec<Value> {
-    vec![
-        text(scenario),
-        text(c.factor.name()),
-        text(c.dataset.name()),
-        text(c.model.name()),
-        Value::Bool(c.standardised_a),
-        Value::Bool(c.standardised_b),
-        text(c.metric),
-        text(c.head_a.name()),
-        text(c.head_b.name()),
-        Value::Float(c.a.value),
-        Value::Float(c.b.value),
-        Value::Float(c.a.ci95_low),
-        Value::Float(c.a.ci95_high),
-        Value::Float(c.b.ci95_low),
-        Value::Float(c.b.ci95_high),
-        Value::Float(c.diff_mean),
-        Value::Float(c.test.t),
-        Value::Float(c.test.p),
-        int(c.seeds),
-        text(c.test_name),
-        int(spec.early_epoch),
-        int(spec.epochs),
-    ]
+fn comparison(scenario: &str, spec: &Spec, c: &Comparison) -> ComparisonRecord {
+    ComparisonRecord {
+        scenario: scenario.to_string(),
+        factor: c.factor.name().to_string(),
+        dataset: c.dataset.name().to_string(),
+        model: c.model.name().to_string(),
+        standardised_a: c.standardised_a,
+        standardised_b: c.standardised_b,
+        metric: c.metric.to_string(),
+        head_a: c.head_a.name().to_string(),
+        head_b: c.head_b.name().to_string(),
+        mean_a: c.a.value,
+        mean_b: c.b.value,
+        ci95_low_a: c.a.ci95_low,
+        ci95_high_a: c.a.ci95_high,
+        ci95_low_b: c.b.ci95_low,
+        ci95_high_b: c.b.ci95_high,
+        diff_mean: c.diff_mean,
+        t_statistic: c.test.t,
+        p_value: c.test.p,
+        seeds: c.seeds,
+        test: c.test_name.to_string(),
+        early_epoch: spec.early_epoch,
+        epochs: spec.epochs,
+    }
 }
 
 /// Train per the scenario's spec and return its tables, the main table
@@ -200,73 +107,117 @@ pub fn measure(scenario: &str, spec: &Spec, seed: u64) -> Result<Vec<Table>, Har
         message: e.to_string(),
     })?;
 
-    let mut main = Table::new("training", &COLUMNS);
-    for r in &out.epochs {
-        let mut row = config_cells(scenario, &r.config);
-        row.extend([
-            int(r.seed),
-            int(r.epoch),
-            text("test"),
-            Value::Float(r.train_loss),
-            Value::Float(r.accuracy),
-            Value::Float(r.macro_f1),
-            Value::Float(r.subset_accuracy),
-            Value::Float(r.log_loss),
-            Value::Float(r.ece),
-            Value::Float(r.prob_sum_mean),
-            Value::Float(r.prob_sum_above_one_fraction),
-            Value::Float(r.grad_norm_output),
-            Value::Float(r.grad_norm_first),
-            Value::Float(r.true_prob_mae),
-        ]);
-        main.push(row);
-    }
+    let main: Vec<TrainingRecord> = out
+        .epochs
+        .iter()
+        .map(|r| {
+            let (scenario, dataset, model, head, standardised) = config(scenario, &r.config);
+            TrainingRecord {
+                scenario,
+                dataset,
+                model,
+                head,
+                standardised,
+                seed: r.seed,
+                epoch: r.epoch,
+                split: "test".to_string(),
+                train_loss: r.train_loss,
+                accuracy: r.accuracy,
+                macro_f1: r.macro_f1,
+                subset_accuracy: r.subset_accuracy,
+                log_loss: r.log_loss,
+                ece: r.ece,
+                prob_sum_mean: r.prob_sum_mean,
+                prob_sum_above_one_fraction: r.prob_sum_above_one_fraction,
+                grad_norm_output: r.grad_norm_output,
+                grad_norm_first: r.grad_norm_first,
+                true_prob_mae: r.true_prob_mae,
+            }
+        })
+        .collect();
 
-    let mut reliability = Table::new("reliability", &RELIABILITY_COLUMNS);
-    for r in &out.reliability {
-        let b = &r.bin_stats;
-        let mut row = config_cells(scenario, &r.config);
-        row.extend([
-            int(r.bin),
-            Value::Float(b.lo),
-            Value::Float(b.hi),
-            Value::Float(b.confidence_mean),
-            Value::Float(b.accuracy),
-            int(b.count),
-        ]);
-        reliability.push(row);
-    }
+    let reliability: Vec<ReliabilityRecord> = out
+        .reliability
+        .iter()
+        .map(|r| {
+            let (scenario, dataset, model, head, standardised) = config(scenario, &r.config);
+            let b = &r.bin_stats;
+            ReliabilityRecord {
+                scenario,
+                dataset,
+                model,
+                head,
+                standardised,
+                bin: r.bin,
+                bin_lo: b.lo,
+                bin_hi: b.hi,
+                confidence_mean: b.confidence_mean,
+                accuracy: b.accuracy,
+                count: b.count,
+            }
+        })
+        .collect();
 
-    let mut prob_sums = Table::new("prob_sums", &PROB_SUMS_COLUMNS);
-    for r in &out.prob_sums {
-        let mut row = config_cells(scenario, &r.config);
-        row.extend([Value::Float(r.lo), Value::Float(r.hi), int(r.count)]);
-        prob_sums.push(row);
-    }
+    let prob_sums: Vec<ProbSumRecord> = out
+        .prob_sums
+        .iter()
+        .map(|r| {
+            let (scenario, dataset, model, head, standardised) = config(scenario, &r.config);
+            ProbSumRecord {
+                scenario,
+                dataset,
+                model,
+                head,
+                standardised,
+                bin_lo: r.lo,
+                bin_hi: r.hi,
+                count: r.count,
+            }
+        })
+        .collect();
 
-    let mut comparisons = Table::new("comparisons", &COMPARISON_COLUMNS);
-    for c in &out.comparisons {
-        comparisons.push(comparison_row(scenario, spec, c));
-    }
+    let comparisons: Vec<ComparisonRecord> = out
+        .comparisons
+        .iter()
+        .map(|c| comparison(scenario, spec, c))
+        .collect();
 
-    let mut label_f1 = Table::new("label_f1", &LABEL_F1_COLUMNS);
-    for r in &out.label_f1 {
-        let mut row = config_cells(scenario, &r.config);
-        row.extend([
-            int(r.seed),
-            int(r.label),
-            Value::Float(r.f1),
-            Value::Float(r.prevalence),
-        ]);
-        label_f1.push(row);
-    }
+    let label_f1: Vec<LabelF1Record> = out
+        .label_f1
+        .iter()
+        .map(|r| {
+            let (scenario, dataset, model, head, standardised) = config(scenario, &r.config);
+            LabelF1Record {
+                scenario,
+                dataset,
+                model,
+                head,
+                standardised,
+                seed: r.seed,
+                label: r.label,
+                f1: r.f1,
+                prevalence: r.prevalence,
+            }
+        })
+        .collect();
 
-    Ok(vec![main, reliability, prob_sums, comparisons, label_f1])
+    Ok(vec![
+        Table::from_records("training", &main),
+        Table::from_records("reliability", &reliability),
+        Table::from_records("prob_sums", &prob_sums),
+        Table::from_records("comparisons", &comparisons),
+        Table::from_records("label_f1", &label_f1),
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::Value;
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.to_string())
+    }
 
     const SPEC: &str = r#"
 datasets = ["iris", "breast_cancer"]

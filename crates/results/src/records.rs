@@ -636,3 +636,72 @@ mod throughput_tests {
         assert_eq!(Direction::from_value(&Value::Text("sideways".into())), None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ColumnType, Record, Table, Value};
+
+    fn names<R: Record>() -> Vec<&'static str> {
+        R::columns().into_iter().map(|c| c.0).collect()
+    }
+
+    #[test]
+    fn training_and_claims_tables_keep_the_columns_the_harness_wrote() {
+        assert_eq!(
+            names::<TrainingRecord>(),
+            [
+                "scenario",
+                "dataset",
+                "model",
+                "head",
+                "standardised",
+                "seed",
+                "epoch",
+                "split",
+                "train_loss",
+                "accuracy",
+                "macro_f1",
+                "subset_accuracy",
+                "log_loss",
+                "ece",
+                "prob_sum_mean",
+                "prob_sum_above_one_fraction",
+                "grad_norm_output",
+                "grad_norm_first",
+                "true_prob_mae",
+            ]
+        );
+        assert_eq!(
+            names::<ClaimRecord>(),
+            [
+                "claim",
+                "statement",
+                "verdict",
+                "tested",
+                "evidence",
+                "figure"
+            ]
+        );
+        assert_eq!(names::<ComparisonRecord>().len(), 22);
+        assert_eq!(names::<ReliabilityRecord>().len(), 11);
+        assert_eq!(names::<ProbSumRecord>().len(), 8);
+        assert_eq!(names::<LabelF1Record>().len(), 9);
+    }
+
+    #[test]
+    fn a_claims_table_without_the_optional_text_columns_reads_them_empty() {
+        let mut t = Table::new(
+            "claims",
+            &[("claim", ColumnType::Text), ("verdict", ColumnType::Text)],
+        );
+        t.push(vec![Value::Text("C01".into()), Value::Text("holds".into())]);
+        let r = t.records::<ClaimRecord>().unwrap_or_default();
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].verdict.as_str(), r[0].figure.as_str()), ("holds", ""));
+        // A required column is still required.
+        let t = Table::new("claims", &[("claim", ColumnType::Text)]);
+        let e = t.records::<ClaimRecord>().unwrap_err();
+        assert!(e.contains("no column 'verdict'"), "{e}");
+    }
+}

@@ -5,7 +5,8 @@
 
 use softmax_lab_core::Registry;
 
-use super::{text, Field, MeasurementKind};
+use super::{Field, MeasurementKind};
+use crate::claims::ClaimRecord;
 use crate::results::{ColumnType, Table};
 use crate::run::RunOptions;
 use crate::scenario::{Kind, Scenario};
@@ -39,19 +40,12 @@ impl MeasurementKind for Claims {
 
     /// One line per claim: its id, verdict and evidence.
     fn summarize(&self, _s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(main) = tables.first() else {
+        let Some(Ok(records)) = tables.first().map(|t| t.records::<ClaimRecord>()) else {
             return Vec::new();
         };
-        main.rows
+        records
             .iter()
-            .map(|r| {
-                format!(
-                    "{:<4} {:<20} {}",
-                    text(main, r, "claim"),
-                    text(main, r, "verdict"),
-                    text(main, r, "evidence")
-                )
-            })
+            .map(|r| format!("{:<4} {:<20} {}", r.claim, r.verdict, r.evidence))
             .collect()
     }
 

@@ -17,7 +17,7 @@ use std::ops::Range;
 use softmax_lab_core::Registry;
 
 use crate::limits::Term;
-use crate::results::{ColumnType, Table, Value};
+use crate::results::{ColumnType, Table};
 use crate::run::RunOptions;
 use crate::scenario::{Kind, Scenario, ScenarioError, Section};
 use crate::HarnessError;
@@ -257,21 +257,6 @@ pub const POINT_FIELDS: &[Field] = &[
 
 // ---------------------------------------------------------------------------------
 // Helpers of the summaries.
-
-/// The float in column `name` of `row` (NaN: no such column or not a number).
-pub(crate) fn cell(t: &Table, row: &[Value], name: &str) -> f64 {
-    t.column(name)
-        .and_then(|i| row[i].as_f64())
-        .unwrap_or(f64::NAN)
-}
-
-/// The text in column `name` of `row` ("" if none).
-pub(crate) fn text<'a>(t: &Table, row: &'a [Value], name: &str) -> &'a str {
-    match t.column(name).map(|i| &row[i]) {
-        Some(Value::Text(s)) => s,
-        _ => "",
-    }
-}
 
 /// A figure for a summary line: 3 decimals in a readable range, else scientific.
 pub(crate) fn short(v: f64) -> String {

@@ -5,8 +5,9 @@
 
 use softmax_lab_core::Registry;
 
-use super::{cell, short, text, Field, MeasurementKind};
-use crate::results::{ColumnType, Table, Value};
+use super::{short, Field, MeasurementKind};
+use crate::results::records::TrainingRecord;
+use crate::results::{ColumnType, Record, Table};
 use crate::run::RunOptions;
 use crate::scenario::{Kind, Scenario, ScenarioError, Section};
 use crate::HarnessError;
@@ -48,7 +49,7 @@ impl MeasurementKind for Training {
     }
 
     fn main_columns(&self) -> Vec<(&'static str, ColumnType)> {
-        crate::measure_training::COLUMNS.to_vec()
+        TrainingRecord::columns()
     }
 
     fn measure(
@@ -66,37 +67,27 @@ impl MeasurementKind for Training {
     /// Per dataset and head, the final-epoch accuracy and log-loss over every
     /// seed, model and standardisation.
     fn summarize(&self, _s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(main) = tables.first() else {
+        let Some(Ok(records)) = tables.first().map(|t| t.records::<TrainingRecord>()) else {
             return Vec::new();
         };
-        let last = main
-            .rows
-            .iter()
-            .map(|r| cell(main, r, "epoch"))
-            .fold(f64::NAN, f64::max);
-        let mut keys: Vec<(String, String)> = Vec::new();
-        for r in &main.rows {
-            let k = (
-                text(main, r, "dataset").to_string(),
-                text(main, r, "head").to_string(),
-            );
+        let Some(last) = records.iter().map(|r| r.epoch).max() else {
+            return Vec::new();
+        };
+        let mut keys: Vec<(&str, &str)> = Vec::new();
+        for r in &records {
+            let k = (r.dataset.as_str(), r.head.as_str());
             if !keys.contains(&k) {
                 keys.push(k);
             }
         }
         keys.iter()
-            .map(|(d, h)| {
-                let at_end: Vec<&Vec<Value>> = main
-                    .rows
+            .map(|&(d, h)| {
+                let at_end: Vec<&TrainingRecord> = records
                     .iter()
-                    .filter(|r| {
-                        text(main, r, "dataset") == d
-                            && text(main, r, "head") == h
-                            && cell(main, r, "epoch") == last
-                    })
+                    .filter(|r| r.dataset == d && r.head == h && r.epoch == last)
                     .collect();
-                let acc: Vec<f64> = at_end.iter().map(|r| cell(main, r, "accuracy")).collect();
-                let loss: Vec<f64> = at_end.iter().map(|r| cell(main, r, "log_loss")).collect();
+                let acc: Vec<f64> = at_end.iter().map(|r| r.accuracy).collect();
+                let loss: Vec<f64> = at_end.iter().map(|r| r.log_loss).collect();
                 format!(
                     "{:<14} {:<16} final accuracy {:>7} log-loss {:>7} ({} runs)",
                     d,

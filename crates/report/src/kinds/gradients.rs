@@ -176,7 +176,7 @@ pub fn summary(rows: &[GradientRecord]) -> Block {
         for d in &dtypes {
             let rs: Vec<&GradientRecord> = rows
                 .iter()
-                .filter(|r| &r.key.variant == v && &r.key.dtype.name() == d)
+                .filter(|r| &r.key.variant == v && r.key.dtype.name() == *d)
                 .collect();
             if rs.is_empty() {
                 continue;
@@ -295,7 +295,7 @@ pub fn norm_figure(name: &str, rows: &[GradientRecord], all: &[VariantFacts]) ->
                     .iter()
                     .filter(|r| {
                         r.key.variant == v
-                            && &r.key.dtype.name() == d
+                            && r.key.dtype.name() == *d
                             && r.key.generator == generator
                     })
                     .collect();

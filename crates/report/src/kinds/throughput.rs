@@ -86,7 +86,7 @@ fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 fn is_reference(r: &ThroughputRecord) -> bool {
-    r.family == "reference" || ["memcpy", "copy_loop", "relu"].contains(&r.variant.as_str())
+    r.family == "reference"
 }
 
 fn min_threads(rows: &[ThroughputRecord]) -> f64 {
