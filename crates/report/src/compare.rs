@@ -25,6 +25,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use softmax_lab_core::Family;
+use softmax_lab_results::records::ClaimRecord;
 use softmax_lab_results::{Machine, Table, Value};
 
 use crate::plot::{Axis, Content, Figure, Panel, Series, Style};
@@ -447,34 +448,25 @@ fn compare_table(out: &mut Comparison, cx: &Ctx, spec: &Spec, base: &Table, new:
 }
 
 fn compare_claims(out: &mut Comparison, base: &Table, new: &Table) {
-    let cols = |t: &Table| {
-        Some((
-            t.column("claim")?,
-            t.column("verdict")?,
-            t.column("evidence")?,
-        ))
-    };
-    let (Some((cb, vb, eb)), Some((cn, vn, en))) = (cols(base), cols(new)) else {
+    let (Ok(base), Ok(new)) = (base.records::<ClaimRecord>(), new.records::<ClaimRecord>()) else {
         return;
     };
-    let text = |v: &Value| v.to_csv();
-    let new_rows: BTreeMap<String, &Vec<Value>> =
-        new.rows.iter().map(|r| (text(&r[cn]), r)).collect();
+    let new_rows: BTreeMap<&str, &ClaimRecord> =
+        new.iter().map(|r| (r.claim.as_str(), r)).collect();
     let mut seen = Vec::new();
-    for r in &base.rows {
-        let claim = text(&r[cb]);
-        seen.push(claim.clone());
-        match new_rows.get(&claim) {
+    for r in &base {
+        seen.push(r.claim.as_str());
+        match new_rows.get(r.claim.as_str()) {
             None => out.only_in.push((
                 "claims".into(),
                 "claims".into(),
-                format!("claim={claim}"),
+                format!("claim={}", r.claim),
                 "base",
             )),
-            Some(n) if text(&n[vn]) != text(&r[vb]) => out.verdicts.push(VerdictChange {
-                claim,
-                base: (text(&r[vb]), text(&r[eb])),
-                new: (text(&n[vn]), text(&n[en])),
+            Some(n) if n.verdict != r.verdict => out.verdicts.push(VerdictChange {
+                claim: r.claim.clone(),
+                base: (r.verdict.clone(), r.evidence.clone()),
+                new: (n.verdict.clone(), n.evidence.clone()),
             }),
             Some(_) => {}
         }

@@ -13,9 +13,6 @@ use softmax_lab_core::DType;
 
 use crate::kind::Kind;
 
-/// The version of the results layout; bump it when a field changes meaning.
-pub const SCHEMA_VERSION: u32 = 1;
-
 /// What a column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

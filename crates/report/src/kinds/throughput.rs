@@ -595,7 +595,7 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
             "Each variant runs on batches of rows in each dtype, in a rayon pool of the \
              stated size; the timer takes repeated samples, interleaved with the references \
              so that drift cancels, and the table keeps the median rate with its \
-             distribution-free 95% confidence interval and the sample count. ThroughputRecords per call \
+             distribution-free 95% confidence interval and the sample count. Rows per call \
              are chosen so every call moves the same input bytes; cases whose input and \
              output exceed half the last-level cache rotate through buffers spanning twice \
              it. Bytes count each element read once and written once, as Dukhan & \
