@@ -385,6 +385,11 @@ fn throughput_tables() -> Vec<Table> {
         ("ratio_to_candle", ColumnType::Float),
         ("candle_variant", ColumnType::Text),
         ("samples", ColumnType::Int),
+        ("working_set_bytes", ColumnType::Int),
+        ("memcpy_elems_per_s", ColumnType::Float),
+        ("candle_elems_per_s", ColumnType::Float),
+        ("ns_per_elem", ColumnType::Float),
+        ("llc_bytes", ColumnType::Int),
     ];
     let mut t = Table::new("throughput", &cols);
     for d in ["f16", "f32"] {
@@ -423,6 +428,11 @@ fn throughput_tables() -> Vec<Table> {
                         ),
                         ("candle_variant", text(cv)),
                         ("samples", Value::Int(25)),
+                        ("working_set_bytes", Value::Int(0)),
+                        ("memcpy_elems_per_s", Value::Float(f64::NAN)),
+                        ("candle_elems_per_s", Value::Float(f64::NAN)),
+                        ("ns_per_elem", Value::Float(f64::NAN)),
+                        ("llc_bytes", Value::Int(0)),
                     ],
                 );
             }

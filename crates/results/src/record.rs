@@ -163,28 +163,17 @@ impl Table {
     /// missing, and reads as that default). The error names the table, the row and
     /// the column.
     pub fn records<R: Record>(&self) -> Result<Vec<R>, String> {
-        self.records_or(&[])
-    }
-
-    /// [`Table::records`] for a table that may lack more of `R`'s columns (tables
-    /// made by hand, a reader that can do without a column): a column the table
-    /// lacks reads as its default in `defaults`, else as the default `R` declares;
-    /// any other missing column is an error, as with [`Table::records`].
-    pub fn records_or<R: Record>(&self, defaults: &[(&str, Value)]) -> Result<Vec<R>, String> {
         // Per column of R: its index in this table, or the default it reads as.
         let src: Vec<Result<usize, Value>> = R::columns()
             .iter()
             .zip(R::defaults())
-            .map(|((name, _), declared)| match self.column(name) {
-                Some(i) => Ok(Ok(i)),
-                None => defaults
-                    .iter()
-                    .find(|(d, _)| d == name)
-                    .map(|(_, v)| v.clone())
-                    .or(declared)
-                    .map(Err)
-                    .ok_or_else(|| format!("table '{}' has no column '{name}'", self.name)),
-            })
+            .map(
+                |((name, _), declared)| match (self.column(name), declared) {
+                    (Some(i), _) => Ok(Ok(i)),
+                    (None, Some(v)) => Ok(Err(v)),
+                    (None, None) => Err(format!("table '{}' has no column '{name}'", self.name)),
+                },
+            )
             .collect::<Result<_, _>>()?;
         self.rows
             .iter()
@@ -417,31 +406,6 @@ mod tests {
             r.pop();
         }
         let e = t.records::<Row>().unwrap_err();
-        assert!(e.contains("no column 'ok'"), "{e}");
-    }
-
-    #[test]
-    fn missing_columns_with_a_default_read_as_it() {
-        let mut t = Table::from_records(
-            "accuracy",
-            &[Row {
-                key: key(),
-                max_ulp: 1.0,
-                samples: 1,
-                ok: true,
-            }],
-        );
-        t.columns.retain(|c| c.name != "ok");
-        for r in &mut t.rows {
-            r.pop();
-        }
-        let rows = t
-            .records_or::<Row>(&[("ok", Value::Bool(false)), ("absent", Value::Int(1))])
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((rows[0].ok, rows[0].samples), (false, 1));
-        let e = t
-            .records_or::<Row>(&[("samples", Value::Int(0))])
-            .unwrap_err();
         assert!(e.contains("no column 'ok'"), "{e}");
     }
 }

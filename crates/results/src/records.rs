@@ -478,7 +478,7 @@ record! {
         /// The last-level cache size the cache regime was decided with.
         pub llc_bytes: usize,
         /// The instruction-set path (`baseline` where no simd dispatch applies).
-        pub isa: String,
+        pub isa: String = String::new(),
     }
 }
 

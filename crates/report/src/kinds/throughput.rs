@@ -6,7 +6,7 @@ use softmax_lab_core::{DType, Direction};
 use softmax_lab_results::records::{
     AccuracyRecord, HsoftmaxRecord, ShardedRecord, ThroughputRecord,
 };
-use softmax_lab_results::{Table, Value};
+use softmax_lab_results::Table;
 
 use super::{and_list, code, plain, Ctx, Loaded, Rendered};
 use crate::data::{dtype_order, fmt, max_nan};
@@ -14,65 +14,20 @@ use crate::doc::{t, Block};
 use crate::plot::{Axis, Content, Figure, Panel, Series, Style, REFERENCE};
 use plotters::style::RGBColor;
 
-/// The columns a throughput table may lack, with what each reads as: tables
-/// written before the `isa` column, and tables made by hand (tests), which state
-/// only what a reader needs — the variant, dtype, n and elements per second.
-fn throughput_defaults() -> Vec<(&'static str, Value)> {
-    let nan = || Value::Float(f64::NAN);
-    let text = |s: &str| Value::Text(s.into());
-    vec![
-        ("scenario", text("")),
-        ("family", text("")),
-        ("function", text("")),
-        ("rows", Value::Int(0)),
-        ("threads", Value::Int(1)),
-        ("direction", text("forward")),
-        ("working_set_bytes", Value::Int(0)),
-        ("in_cache", Value::Bool(false)),
-        ("elems_per_s_ci95_low", nan()),
-        ("elems_per_s_ci95_high", nan()),
-        ("bytes_per_s", nan()),
-        ("ratio_to_memcpy", nan()),
-        ("ratio_to_candle", nan()),
-        ("memcpy_elems_per_s", nan()),
-        ("candle_variant", text("")),
-        ("candle_elems_per_s", nan()),
-        ("ns_per_elem", nan()),
-        ("samples", Value::Int(0)),
-        ("llc_bytes", Value::Int(0)),
-        ("isa", text("")),
-    ]
-}
-
-/// Read the main throughput table.
+/// Read the main throughput table (tables written before the `isa` column read it
+/// as "", the default the record declares).
 pub fn parse(table: &Table) -> Result<Vec<ThroughputRecord>, String> {
-    table.records_or(&throughput_defaults())
+    table.records()
 }
 
-/// Read an hsoftmax table (a hand-made one may leave out the scenario, the
-/// dimension, the intervals, the operation counts and the sample count).
+/// Read an hsoftmax table.
 pub fn parse_hsoftmax(table: &Table) -> Result<Vec<HsoftmaxRecord>, String> {
-    let nan = || Value::Float(f64::NAN);
-    table.records_or(&[
-        ("scenario", Value::Text(String::new())),
-        ("dim", Value::Int(0)),
-        ("ns_per_target_ci95_low", nan()),
-        ("ns_per_target_ci95_high", nan()),
-        ("exp_per_target", nan()),
-        ("dot_products_per_target", nan()),
-        ("speedup_vs_full", nan()),
-        ("samples", Value::Int(0)),
-    ])
+    table.records()
 }
 
-/// Read a sharded table (a hand-made one may leave out the scenario, the speed
-/// and the sample count).
+/// Read a sharded table.
 pub fn parse_sharded(table: &Table) -> Result<Vec<ShardedRecord>, String> {
-    table.records_or(&[
-        ("scenario", Value::Text(String::new())),
-        ("elems_per_s", Value::Float(f64::NAN)),
-        ("samples", Value::Int(0)),
-    ])
+    table.records()
 }
 
 fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -683,6 +638,7 @@ pub(crate) mod tests {
             ("candle_elems_per_s", C::Float),
             ("ns_per_elem", C::Float),
             ("samples", C::Int),
+            ("llc_bytes", C::Int),
         ];
         let mut t = Table::new("throughput", &cols);
         for n in [256i64, 4096, 65536] {
@@ -719,6 +675,7 @@ pub(crate) mod tests {
                     V::Float(candle),
                     V::Float(1e9 / eps),
                     V::Int(30),
+                    V::Int(0),
                 ]);
             }
         }
@@ -765,22 +722,28 @@ pub(crate) mod tests {
         let mut sh = Table::new(
             "sharded",
             &[
+                ("scenario", C::Text),
                 ("variant", C::Text),
                 ("dtype", C::Text),
                 ("n", C::Int),
                 ("shards", C::Int),
                 ("bytes_exchanged_per_row", C::Int),
+                ("elems_per_s", C::Float),
                 ("ratio_to_unsharded", C::Float),
+                ("samples", C::Int),
             ],
         );
         for (k, ratio) in [(1i64, 0.9), (4, 0.5)] {
             sh.push(vec![
+                V::Text(String::new()),
                 V::Text("sharded_softmax".into()),
                 V::Text("f32".into()),
                 V::Int(4096),
                 V::Int(k),
                 V::Int(8 * k),
+                V::Float(f64::NAN),
                 V::Float(ratio),
+                V::Int(0),
             ]);
         }
         let (hr, sr) = (
