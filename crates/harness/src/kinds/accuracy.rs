@@ -5,7 +5,7 @@
 use softmax_lab_core::Registry;
 
 use super::points::measure_points;
-use super::{per_variant, short, worst, Field, MeasurementKind};
+use super::{main_records, per_variant, short, worst, Field, MeasurementKind};
 use crate::limits::Term;
 use crate::measure_accuracy::{self, AccuracyRecord};
 use crate::results::{ColumnType, Record, Table};
@@ -102,10 +102,7 @@ impl MeasurementKind for Accuracy {
 
     /// Per variant: the worst ULP and normwise errors, next to the bound.
     fn summarize(&self, s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(main) = tables.first() else {
-            return Vec::new();
-        };
-        let records = main.records::<AccuracyRecord>().unwrap_or_default();
+        let records: Vec<AccuracyRecord> = main_records(tables);
         per_variant(
             s,
             &records,

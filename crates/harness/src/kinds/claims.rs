@@ -5,7 +5,7 @@
 
 use softmax_lab_core::Registry;
 
-use super::{Field, MeasurementKind};
+use super::{main_records, Field, MeasurementKind};
 use crate::claims::ClaimRecord;
 use crate::results::{ColumnType, Table};
 use crate::run::RunOptions;
@@ -40,9 +40,7 @@ impl MeasurementKind for Claims {
 
     /// One line per claim: its id, verdict and evidence.
     fn summarize(&self, _s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(Ok(records)) = tables.first().map(|t| t.records::<ClaimRecord>()) else {
-            return Vec::new();
-        };
+        let records: Vec<ClaimRecord> = main_records(tables);
         records
             .iter()
             .map(|r| format!("{:<4} {:<20} {}", r.claim, r.verdict, r.evidence))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use softmax_lab_core::{Family, Registry, Variant};
 
 use super::points::{measure_points, Point};
-use super::{per_variant, short, worst, Field, MeasurementKind};
+use super::{main_records, per_variant, short, worst, Field, MeasurementKind};
 use crate::generate;
 use crate::limits::Term;
 use crate::measure_gradients::{self, GradientRecord};
@@ -117,10 +117,7 @@ impl MeasurementKind for Gradients {
     /// Per variant: the median VJP norm at the smallest and the largest scale, and
     /// the worst normwise error against the exact VJP.
     fn summarize(&self, s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(main) = tables.first() else {
-            return Vec::new();
-        };
-        let records = main.records::<GradientRecord>().unwrap_or_default();
+        let records: Vec<GradientRecord> = main_records(tables);
         per_variant(
             s,
             &records,

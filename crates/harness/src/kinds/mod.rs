@@ -258,6 +258,15 @@ pub const POINT_FIELDS: &[Field] = &[
 // ---------------------------------------------------------------------------------
 // Helpers of the summaries.
 
+/// The main table's rows as records of type `R`: none when there is no main table
+/// or it does not read as `R` (a summary then prints nothing).
+pub(crate) fn main_records<R: crate::results::Record>(tables: &[Table]) -> Vec<R> {
+    tables
+        .first()
+        .and_then(|t| t.records().ok())
+        .unwrap_or_default()
+}
+
 /// A figure for a summary line: 3 decimals in a readable range, else scientific.
 pub(crate) fn short(v: f64) -> String {
     if v.is_nan() {

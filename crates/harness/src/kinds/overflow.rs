@@ -6,7 +6,7 @@ use softmax_lab_core::Registry;
 
 use super::accuracy::{parse_flush_subnormals, SCORED_FIELDS};
 use super::points::measure_points;
-use super::{per_variant, short, Field, MeasurementKind};
+use super::{main_records, per_variant, short, Field, MeasurementKind};
 use crate::limits::Term;
 use crate::measure_overflow::{self, onset_table, OnsetRecord, OverflowRecord};
 use crate::results::{ColumnType, Record, Table};
@@ -69,10 +69,7 @@ impl MeasurementKind for Overflow {
 
     /// Per variant and dtype: the smallest scale with a non-finite output.
     fn summarize(&self, s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(main) = tables.first() else {
-            return Vec::new();
-        };
-        let records = main.records::<OverflowRecord>().unwrap_or_default();
+        let records: Vec<OverflowRecord> = main_records(tables);
         let onsets = tables
             .get(1)
             .map(|t| t.records::<OnsetRecord>().unwrap_or_default())

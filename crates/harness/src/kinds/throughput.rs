@@ -13,7 +13,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use softmax_lab_core::Registry;
 
-use super::{short, Field, MeasurementKind};
+use super::{main_records, short, Field, MeasurementKind};
 use crate::limits::{mul, Term, MAX_THREADS, THROUGHPUT_BYTES_PER_ELEM};
 use crate::results::records::ThroughputRecord;
 use crate::results::{ColumnType, Record, Table};
@@ -166,9 +166,7 @@ impl MeasurementKind for Throughput {
     /// Per variant: the best f32 forward speed in cache on one thread (and its
     /// ratio to candle), and its ratio to memcpy out of cache on every thread.
     fn summarize(&self, s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(Ok(records)) = tables.first().map(|t| t.records::<ThroughputRecord>()) else {
-            return Vec::new();
-        };
+        let records: Vec<ThroughputRecord> = main_records(tables);
         let mut lines = Vec::new();
         for id in &s.variants {
             let rows: Vec<&ThroughputRecord> =

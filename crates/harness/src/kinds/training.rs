@@ -5,7 +5,7 @@
 
 use softmax_lab_core::Registry;
 
-use super::{short, Field, MeasurementKind};
+use super::{main_records, short, Field, MeasurementKind};
 use crate::results::records::TrainingRecord;
 use crate::results::{ColumnType, Record, Table};
 use crate::run::RunOptions;
@@ -67,9 +67,7 @@ impl MeasurementKind for Training {
     /// Per dataset and head, the final-epoch accuracy and log-loss over every
     /// seed, model and standardisation.
     fn summarize(&self, _s: &Scenario, tables: &[Table]) -> Vec<String> {
-        let Some(Ok(records)) = tables.first().map(|t| t.records::<TrainingRecord>()) else {
-            return Vec::new();
-        };
+        let records: Vec<TrainingRecord> = main_records(tables);
         let Some(last) = records.iter().map(|r| r.epoch).max() else {
             return Vec::new();
         };
