@@ -8,18 +8,24 @@ pub enum Verdict {
     Holds,
     /// The claim is right in the main but the measurements show exceptions.
     HoldsWithCaveats,
-    /// The measurements contradict the claim.
+    /// The measurements contradict the claim: a significant difference against
+    /// it, or (for an equivalence claim) a difference shown to exceed its margin.
     DoesNotHold,
+    /// The run measured the question but the numbers decide neither way: a null
+    /// result (no significant difference and no equivalence shown within the
+    /// stated margin), which is not a refutation.
+    Inconclusive,
     /// The run has nothing that decides it (missing results or variants).
     NotTested,
 }
 
 impl Verdict {
     /// Every verdict, in the order the report counts them.
-    pub const ALL: [Verdict; 4] = [
+    pub const ALL: [Verdict; 5] = [
         Verdict::Holds,
         Verdict::HoldsWithCaveats,
         Verdict::DoesNotHold,
+        Verdict::Inconclusive,
         Verdict::NotTested,
     ];
 
@@ -29,6 +35,7 @@ impl Verdict {
             Verdict::Holds => "holds",
             Verdict::HoldsWithCaveats => "holds with caveats",
             Verdict::DoesNotHold => "does not hold",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::NotTested => "not tested here",
         }
     }
