@@ -38,6 +38,18 @@ pub(crate) fn run<W: WithSimd>(w: W) -> W::Output {
     }
 }
 
+impl Avx2 {
+    /// The token without a check, for a path that implies this one (AVX-512's
+    /// f64 lanes).
+    ///
+    /// # Safety
+    /// AVX2, FMA and F16C must have been detected on this CPU.
+    #[inline(always)]
+    pub(crate) unsafe fn assume_detected() -> Avx2 {
+        Avx2 { _private: () }
+    }
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 fn run_with_features<W: WithSimd>(w: W) -> W::Output {
     w.with_simd(Avx2 { _private: () })

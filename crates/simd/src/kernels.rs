@@ -15,6 +15,7 @@
 //! `softmax_lab_core::bounds` allows, and each variant stays inside the bound of
 //! the formula it names.
 
+use softmax_lab_core::maxtail::MaxTail;
 use softmax_lab_core::special::{classify, fill, fill_backward};
 
 use crate::exp::{
@@ -601,52 +602,112 @@ fn ext_term4<S: Simd>(s: S, v: V4<S>, lim: S::F, ninf: S::F) -> (V4<S>, V4<S>) {
     (zip4!(v, pv, |x, e| s.and_not(s.eq(x, ninf), e)), k)
 }
 
-/// `log_softmax_simd`: z_i = (x_i − max)/T − ln1p(s'), s' = Σ_{j≠k}
-/// exp((x_j − max)/T) with k the first maximum (Blanchard, D. J. Higham &
-/// N. J. Higham 2021): the dominant entry of a nearly one-hot row keeps s'
-/// (−1.93e−22 on [0, −50, −60, -70] in f32) instead of losing it in a rounded
-/// 1 + s'. The sum skips entry k by summing the two sides of it; ln1p is taken
-/// in f64 and rounded once.
+/// The (max, tail) summary of a row or a chunk of one, in the shifted and
+/// scaled domain: max is the largest entry, tail = Σ exp((x_j − max)/T) over every
+/// entry but the first maximum (`softmax_lab_core::maxtail::MaxTail`). None
+/// when the chunk holds NaN or +inf (the special-row rules decide those rows);
+/// an empty or all −inf chunk is the empty summary.
 #[inline(always)]
-pub(crate) fn log_softmax_row<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: &mut [E]) {
-    let n = x.len();
+pub(crate) fn max_tail<S: Simd, E: Elem>(s: S, x: &[E], p: &Params) -> Option<MaxTail<f32>> {
     let (m, lo) = max_min(s, x);
-    if is_special(n, m, false) {
-        fill(classify(x), true, out);
-        return;
+    if m.is_nan() || m == f32::INFINITY {
+        return None;
     }
-    let Some(k) = first_equal(s, x, m) else {
-        fill(classify(x), true, out);
-        return;
-    };
-    // No closure here: a closure does not inherit the caller's target features,
-    // and exp_sum inside one was compiled without AVX2 (measured: 50x slower).
+    if m == f32::NEG_INFINITY || x.is_empty() {
+        // Every entry −inf, unless a NaN hid from the max: then it is not empty.
+        return x
+            .iter()
+            .all(|v| v.widen() == f32::NEG_INFINITY)
+            .then(MaxTail::empty);
+    }
+    let k = first_equal(s, x, m)?;
     let (left, right) = (&x[..k], &x[k + 1..]);
     let tail = if fast_range(m, lo, p) {
         exp_sum::<S, E, true>(s, left, m, p) + exp_sum::<S, E, true>(s, right, m, p)
     } else {
         exp_sum::<S, E, false>(s, left, m, p) + exp_sum::<S, E, false>(s, right, m, p)
     };
-    if tail.is_nan() {
-        fill(classify(x), true, out);
-        return;
+    (!tail.is_nan()).then_some(MaxTail { max: m, tail })
+}
+
+/// out = exp((x − m)/T)·factor (a chunk of a long row, m the row's max).
+#[inline(always)]
+pub(crate) fn exp_scaled_into<S: Simd, E: Elem>(
+    s: S,
+    x: &[E],
+    m: f32,
+    p: &Params,
+    factor: f32,
+    out: &mut [E],
+) {
+    let l4 = 4 * S::LANES;
+    let (mv, fv) = (s.splat(m), s.splat(factor));
+    let mut os = out.chunks_exact_mut(l4);
+    let mut xs = x.chunks_exact(l4);
+    for (xc, oc) in (&mut xs).zip(&mut os) {
+        let v = load4::<S, E>(s, xc);
+        let d4 = map4!(v, |v| shifted(s, v, mv, p));
+        let e = if block_is_fast(s, v, mv, p) {
+            exp_fast4(s, d4)
+        } else {
+            exp4(s, d4)
+        };
+        store4(s, oc, map4!(e, |e| s.mul(e, fv)));
     }
-    let ln_sum = s.splat((tail as f64).ln_1p() as f32);
-    let mv = s.splat(m);
+    let (xt, ot) = (xs.remainder(), os.into_remainder());
+    if !xt.is_empty() {
+        let v = load4_tail::<S, E>(s, xt, f32::NEG_INFINITY);
+        let e = exp4(s, map4!(v, |v| shifted(s, v, mv, p)));
+        store4_tail(s, ot, map4!(e, |e| s.mul(e, fv)));
+    }
+}
+
+/// out = (x − m)/T − c (log-softmax's writing pass; c = ln1p(tail)).
+#[inline(always)]
+pub(crate) fn shifted_minus_into<S: Simd, E: Elem>(
+    s: S,
+    x: &[E],
+    m: f32,
+    p: &Params,
+    c: f32,
+    out: &mut [E],
+) {
+    let (mv, cv) = (s.splat(m), s.splat(c));
     let l4 = 4 * S::LANES;
     let mut xs = x.chunks_exact(l4);
     let mut os = out.chunks_exact_mut(l4);
     for (xc, oc) in (&mut xs).zip(&mut os) {
-        let z = map4!(load4(s, xc), |v| s.sub(shifted(s, v, mv, p), ln_sum));
+        let z = map4!(load4(s, xc), |v| s.sub(shifted(s, v, mv, p), cv));
         store4(s, oc, z);
     }
     let (xt, ot) = (xs.remainder(), os.into_remainder());
     if !xt.is_empty() {
-        let z = map4!(load4_tail(s, xt, 0.0), |v| {
-            s.sub(shifted(s, v, mv, p), ln_sum)
-        });
+        let z = map4!(load4_tail(s, xt, 0.0), |v| s.sub(shifted(s, v, mv, p), cv));
         store4_tail(s, ot, z);
     }
+}
+
+/// ln Σ exp((x − max)/T) = ln1p(tail), evaluated in f64 and rounded once.
+#[inline(always)]
+pub(crate) fn ln_sum(tail: f64) -> f32 {
+    tail.ln_1p() as f32
+}
+
+/// `log_softmax_simd`: z_i = (x_i − max)/T − ln1p(s') with s' = Σ_{j≠k}
+/// exp((x_j − max)/T), k the first maximum (Blanchard, Higham & Higham 2021):
+/// the dominant entry of a nearly one-hot row keeps s' instead of losing it in
+/// a rounded 1 + s'.
+#[inline(always)]
+pub(crate) fn log_softmax_row<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: &mut [E]) {
+    let n = x.len();
+    let stats = match max_tail(s, x, p) {
+        Some(st) if n > 1 && st.max.is_finite() => st,
+        _ => {
+            fill(classify(x), true, out);
+            return;
+        }
+    };
+    shifted_minus_into(s, x, stats.max, p, ln_sum(stats.tail as f64), out);
 }
 
 /// e^−|x| per lane of four vectors.

@@ -84,6 +84,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod copy;
 mod dispatch;
 mod exp;
@@ -97,6 +99,7 @@ use std::marker::PhantomData;
 
 use half::{bf16, f16};
 use rayon::prelude::*;
+use softmax_lab_core::maxtail::MaxTail;
 use softmax_lab_core::{
     Accumulation, DType, Family, Formula, Function, Options, Registry, Rows, RowsMut, TypedKernel,
     Variant, VariantError, VariantInfo,
@@ -142,6 +145,9 @@ trait FastKernel: Sync + 'static {
     fn backward_f32<S: Simd, E: Elem>(s: S, x: &[E], y: &[E], dy: &[E], p: &Params, dx: &mut [E]);
     fn forward_f64(x: &[f64], t: f64, out: &mut [f64]);
     fn backward_f64(x: &[f64], y: &[f64], dy: &[f64], t: f64, dx: &mut [f64]);
+    /// How rows of at least [`LONG_ROW`] entries are finished when split across
+    /// threads; None: they are not split.
+    const LONG: Option<Long> = None;
 }
 
 const SOFTMAX_DTYPES: &[DType] = &DType::ALL;
@@ -173,7 +179,8 @@ impl FastKernel for StableSimd {
         function: Function::Softmax,
         description:
             "max-shifted three-pass softmax on a vectorised exp (exp stored, then scaled); \
-                      AVX2/portable, rows over threads; f16/bf16 in f32",
+                      AVX-512/AVX2/portable, rows (and chunks of long rows) over threads; \
+                      f16/bf16 in f32",
         dtypes: SOFTMAX_DTYPES,
         accumulation: Accumulation::F32ForHalf,
         formula: Some(Formula::ShiftedSoftmax),
@@ -190,6 +197,7 @@ impl FastKernel for StableSimd {
     ) {
         kernels::stable_row(s, x, p, out, scratch)
     }
+    const LONG: Option<Long> = Some(Long::Softmax);
     #[inline(always)]
     fn backward_f32<S: Simd, E: Elem>(s: S, x: &[E], y: &[E], dy: &[E], p: &Params, dx: &mut [E]) {
         kernels::softmax_vjp_row(s, x, y, dy, p, dx)
@@ -283,6 +291,7 @@ impl FastKernel for LogSoftmaxSimd {
     fn forward_f32<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: &mut [E], _: &mut Vec<f32>) {
         kernels::log_softmax_row(s, x, p, out)
     }
+    const LONG: Option<Long> = Some(Long::LogSoftmax);
     #[inline(always)]
     fn backward_f32<S: Simd, E: Elem>(s: S, x: &[E], y: &[E], dy: &[E], p: &Params, dx: &mut [E]) {
         kernels::log_softmax_vjp_row(s, x, y, dy, p, dx)
@@ -343,6 +352,7 @@ struct ForwardBlock<'a, K, E> {
 
 impl<K: FastKernel, E: Elem> WithSimd for ForwardBlock<'_, K, E> {
     type Output = ();
+    const WRITES_BF16: bool = E::IS_BF16;
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
         let rows = self.x.chunks_exact(self.n);
@@ -365,6 +375,7 @@ struct BackwardBlock<'a, K, E> {
 
 impl<K: FastKernel, E: Elem> WithSimd for BackwardBlock<'_, K, E> {
     type Output = ();
+    const WRITES_BF16: bool = E::IS_BF16;
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
         let n = self.n;
@@ -418,7 +429,128 @@ fn for_blocks4<T: Send + Sync>(
     }
 }
 
+/// Rows at least this long are split into chunks of [`CHUNK`] entries (by
+/// `stable_simd` and `log_softmax_simd`): each chunk is reduced to its
+/// (max, tail) summary in parallel, the summaries merge in chunk order (in f64,
+/// through `softmax_lab_core::maxtail::MaxTail::merge_at`), and the
+/// chunks are written in parallel. The split does not depend on the thread
+/// count, so neither do the outputs.
+pub const LONG_ROW: usize = 2 * CHUNK;
+
+/// The chunk length of a split long row: 32K entries (128 KiB of f32, inside
+/// L2), so a row of 2^20 gives 32 chunks for the pool to balance.
+pub const CHUNK: usize = 1 << 15;
+
+/// How a split long row is finished once its chunks' summaries have merged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Long {
+    /// y = exp(x − M)·fl(1/(1 + tail)).
+    Softmax,
+    /// z = (x − M) − ln1p(tail).
+    LogSoftmax,
+}
+
+/// One chunk's (max, tail) summary on one path.
+struct ChunkStats<'a, E> {
+    x: &'a [E],
+    p: Params,
+}
+
+impl<E: Elem> WithSimd for ChunkStats<'_, E> {
+    type Output = Option<MaxTail<f32>>;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) -> Option<MaxTail<f32>> {
+        kernels::max_tail(s, self.x, &self.p)
+    }
+}
+
+/// One chunk's outputs from the merged summary on one path.
+struct ChunkFinish<'a, E> {
+    x: &'a [E],
+    out: &'a mut [E],
+    long: Long,
+    max: f32,
+    /// 1/(1 + tail) for softmax, ln1p(tail) for log-softmax.
+    c: f32,
+    p: Params,
+}
+
+impl<E: Elem> WithSimd for ChunkFinish<'_, E> {
+    type Output = ();
+    const WRITES_BF16: bool = E::IS_BF16;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        match self.long {
+            Long::Softmax => {
+                kernels::exp_scaled_into(s, self.x, self.max, &self.p, self.c, self.out)
+            }
+            Long::LogSoftmax => {
+                kernels::shifted_minus_into(s, self.x, self.max, &self.p, self.c, self.out)
+            }
+        }
+    }
+}
+
+/// One long row split into chunks across the current rayon pool (see
+/// [`LONG_ROW`]). False, with nothing written, when a chunk holds NaN or +inf
+/// or the row has no finite entry: the caller then runs the one-row kernel,
+/// whose special-row rules decide.
+fn long_row<E: Elem>(isa: Isa, long: Long, x: &[E], p: Params, out: &mut [E]) -> bool {
+    let stats: Vec<Option<MaxTail<f32>>> = x
+        .par_chunks(CHUNK)
+        .map(|c| run(isa, ChunkStats { x: c, p }))
+        .collect();
+    let mut total = MaxTail::<f64>::empty();
+    for st in stats {
+        let Some(st) = st else { return false };
+        let st = MaxTail {
+            max: st.max as f64,
+            tail: st.tail as f64,
+        };
+        total = total.merge_at(st, p.t);
+    }
+    if !total.max.is_finite() {
+        return false;
+    }
+    let c = match long {
+        Long::Softmax => (1.0 / total.sum()) as f32,
+        Long::LogSoftmax => kernels::ln_sum(total.tail),
+    };
+    let max = total.max as f32;
+    x.par_chunks(CHUNK)
+        .zip(out.par_chunks_mut(CHUNK))
+        .for_each(|(x, out)| {
+            run(
+                isa,
+                ChunkFinish {
+                    x,
+                    out,
+                    long,
+                    max,
+                    c,
+                    p,
+                },
+            )
+        });
+    true
+}
+
 fn forward_narrow<K: FastKernel, E: Elem>(isa: Isa, x: &[E], n: usize, p: Params, out: &mut [E]) {
+    if let Some(long) = K::LONG {
+        if n >= LONG_ROW {
+            for (xr, or) in x.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+                if !long_row(isa, long, xr, p, or) {
+                    forward_rows::<K, E>(isa, xr, n, p, or);
+                }
+            }
+            return;
+        }
+    }
+    forward_rows::<K, E>(isa, x, n, p, out);
+}
+
+/// Forward over whole rows, blocks of rows across the pool.
+fn forward_rows<K: FastKernel, E: Elem>(isa: Isa, x: &[E], n: usize, p: Params, out: &mut [E]) {
     for_blocks(n, x, out, |x, out| {
         let mut scratch = SCRATCH.take();
         let job = ForwardBlock::<K, E> {

@@ -381,6 +381,8 @@ pub(crate) trait Elem: softmax_lab_core::Element {
     fn narrow(v: f32) -> Self;
     /// The slice as f32, when `Self` is f32 (the kernels then store in place).
     fn as_f32_mut(out: &mut [Self]) -> Option<&mut [f32]>;
+    /// True for bf16 (its stores may use AVX512_BF16's conversion).
+    const IS_BF16: bool = false;
 }
 
 impl Elem for f32 {
@@ -430,6 +432,7 @@ impl Elem for f16 {
 }
 
 impl Elem for bf16 {
+    const IS_BF16: bool = true;
     #[inline(always)]
     fn vload<S: Simd>(s: S, x: &[Self]) -> S::F {
         s.load_bf16(x)

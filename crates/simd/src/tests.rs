@@ -5,7 +5,7 @@ use super::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use softmax_lab_core::bounds::{normwise, Rounding};
-use softmax_lab_core::measure::{normwise_error, ulp_distance};
+use softmax_lab_core::measure::{normwise_error, ulp_distance, ulp_error};
 use softmax_lab_core::{reference, Buffer, Xd};
 
 fn paths() -> Vec<Isa> {
@@ -401,3 +401,154 @@ fn calls_are_checked_like_every_variant() {
         .unwrap_err();
     assert!(matches!(err, VariantError::Shape { .. }), "{err}");
 }
+/// log_softmax_simd on every entry, against the reference, on the rows where
+/// ln of a rounded 1 + s' loses the dominant entry: componentwise <= 2 ulps in
+/// f32, <= 1 ulp in f16 and bf16 (f32 inside), on every path and on the
+/// split long-row path.
+#[test]
+fn log_softmax_simd_is_accurate_on_every_entry() {
+    const NINF: f64 = f64::NEG_INFINITY;
+    let mut cases: Vec<Vec<f64>> = vec![
+        vec![0.0, -50.0, -60.0, -70.0],
+        vec![10.0, 0.0, -1.0, -2.0],
+        vec![2.0, 1.0, 0.1],
+        vec![1000.0, 1001.0, 1002.0],
+        vec![NINF, 3.0, NINF, 2.5, NINF],
+        vec![5.0, NINF, 5.0, -20.0],
+    ];
+    // Nearly one-hot rows whose differences are exact in every dtype.
+    for (n, hot) in [(37, 11), (1000, 999)] {
+        let mut x: Vec<f64> = (0..n).map(|i| -24.0 - (i % 8) as f64).collect();
+        x[hot] = 0.0;
+        cases.push(x);
+    }
+    // A long masked one (split into chunks, most of them empty): the tail's
+    // few terms are summed without a long chain of roundings, so the ulp
+    // bound holds on the dominant entry too.
+    let n = LONG_ROW + 3 * 1024 + 5;
+    let mut x: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 4097 == 0 {
+                -20.0 - (i % 8) as f64
+            } else {
+                NINF
+            }
+        })
+        .collect();
+    x[70_001] = 0.0;
+    cases.push(x);
+    for isa in paths() {
+        for (dtype, tol) in [(DType::F32, 2.0), (DType::F16, 1.0), (DType::BF16, 1.0)] {
+            for x in &cases {
+                let x: Vec<f64> = x.iter().map(|&v| dtype.format().round_f64(v)).collect();
+                let n = x.len();
+                let z = forward_on::<LogSoftmaxSimd>(isa, dtype, &x, n, 1.0);
+                let want = reference::forward(Function::LogSoftmax, &x, 1.0);
+                for (i, (&zi, wi)) in z.iter().zip(&want).enumerate() {
+                    let e = ulp_error(dtype, zi, *wi);
+                    assert!(
+                        e <= tol,
+                        "{isa} {dtype} n={n} entry {i}: {zi:e} is {e} ulps"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A long row is split into the same chunks and merged in the same order
+/// whatever the pool: 1, 2 and 3 threads give the same bits, for softmax and
+/// log-softmax, in f32 and bf16, and the results stay inside the bounds.
+#[test]
+fn long_rows_split_across_threads_give_the_same_bits_for_any_pool() {
+    let n = LONG_ROW + 2 * CHUNK + 777;
+    for dtype in [DType::F32, DType::BF16] {
+        let x = rows(21, dtype, n, 2, 30.0);
+        let run_in = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .install(|| {
+                    (
+                        forward_on::<StableSimd>(Isa::active(), dtype, &x, n, 1.0),
+                        forward_on::<LogSoftmaxSimd>(Isa::active(), dtype, &x, n, 1.0),
+                    )
+                })
+        };
+        let one = run_in(1);
+        assert_eq!(run_in(2), one, "{dtype}");
+        assert_eq!(run_in(3), one, "{dtype}");
+        for (f, y, id) in [
+            (Function::Softmax, &one.0, StableSimd::INFO),
+            (Function::LogSoftmax, &one.1, LogSoftmaxSimd::INFO),
+        ] {
+            let formula = id.formula.unwrap_or_else(|| panic!("formula"));
+            let bound = normwise(formula, Rounding::of(id.accumulation, dtype), n, 1.0);
+            for (xr, yr) in x.chunks(n).zip(y.chunks(n)) {
+                let err = normwise_error(yr, &reference::forward(f, xr, 1.0));
+                assert!(err <= bound, "{} {dtype}: {err:e} > {bound:e}", id.id);
+            }
+        }
+    }
+    // Special rows fall back to the one-row kernel's rules.
+    let mut x = vec![0.5; n];
+    x[n - 3] = f64::INFINITY;
+    let y = forward_on::<StableSimd>(Isa::active(), DType::F32, &x, n, 1.0);
+    assert_eq!(y[n - 3], 1.0);
+    assert_eq!(y.iter().sum::<f64>(), 1.0);
+    x[5] = f64::NAN;
+    let z = forward_on::<LogSoftmaxSimd>(Isa::active(), DType::F32, &x, n, 1.0);
+    assert!(z.iter().all(|v| v.is_nan()));
+}
+
+/// The AVX-512 path against the AVX2 path: element-wise results (sigmoid
+/// forward and backward, exp) bit for bit equal; softmax and log-softmax
+/// outputs, whose sums run in another order, within a few ulps.
+#[test]
+fn avx512_matches_avx2() {
+    if !(Isa::Avx512.is_available() && Isa::Avx2Fma.is_available()) {
+        eprintln!("skipped: this CPU lacks AVX-512 or AVX2");
+        return;
+    }
+    let (a, b) = (Isa::Avx512, Isa::Avx2Fma);
+    for dtype in [DType::F32, DType::F16, DType::BF16] {
+        for &n in &LENGTHS {
+            let x = rows(31, dtype, n, 3, 40.0);
+            let g = rows(32, dtype, n, 3, 1.0);
+            let ya = forward_on::<SigmoidSimd>(a, dtype, &x, n, 1.0);
+            let yb = forward_on::<SigmoidSimd>(b, dtype, &x, n, 1.0);
+            assert_eq!(ya, yb, "sigmoid {dtype} n={n}");
+            let da = backward_on::<SigmoidSimd>(a, dtype, &x, &g, n, 1.0);
+            let db = backward_on::<SigmoidSimd>(b, dtype, &x, &g, n, 1.0);
+            assert_eq!(da, db, "sigmoid backward {dtype} n={n}");
+            // The sums' orders differ: a few f32 ulps, growing like √n.
+            let tol = if dtype == DType::F32 {
+                4.0 + (n as f64).sqrt()
+            } else {
+                1.0
+            };
+            for (ya, yb) in [
+                (
+                    forward_on::<StableSimd>(a, dtype, &x, n, 1.0),
+                    forward_on::<StableSimd>(b, dtype, &x, n, 1.0),
+                ),
+                (
+                    forward_on::<LogSoftmaxSimd>(a, dtype, &x, n, 2.0),
+                    forward_on::<LogSoftmaxSimd>(b, dtype, &x, n, 2.0),
+                ),
+            ] {
+                for (p, q) in ya.iter().zip(&yb) {
+                    let d = ulp_distance(dtype, *p, *q);
+                    assert!(d <= tol, "{dtype} n={n}: {p:e} vs {q:e}");
+                }
+            }
+        }
+    }
+    let x: Vec<f32> = (0..100_000).map(|i| -110.0 + i as f32 * 0.002).collect();
+    let (mut ea, mut eb) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+    exp_f32_on(a, &x, &mut ea).unwrap_or_else(|e| panic!("{e}"));
+    exp_f32_on(b, &x, &mut eb).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ea, eb);
+}
+
