@@ -416,7 +416,7 @@ impl Figure {
 
     /// Each panel's rectangle (x, y, width, height) below the title, and the width
     /// and height the panels take together.
-    fn cells(&self) -> (Vec<(u32, u32, u32, u32)>, u32, u32) {
+    fn cells(&self) -> (Vec<Cell>, u32, u32) {
         let n = self.panels.len();
         match self.layout {
             Layout::Grid => {
@@ -615,6 +615,9 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 pub fn palette(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
+
+/// A panel's rectangle below the title: x, y, width, height in pixels.
+type Cell = (u32, u32, u32, u32);
 
 /// The x and y ranges of a panel, in plot units.
 type Ranges = ((f64, f64), (f64, f64));

@@ -520,3 +520,256 @@ fn best_table(acc: &[Accuracy], speed: &[&ThroughputRecord]) -> Option<Block> {
         rows,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use softmax_lab_core::{Family, Function};
+    use softmax_lab_results::fixtures::{machine, push};
+    use softmax_lab_results::{Results, Table, Value as V, VariantFacts};
+
+    fn loaded(name: &str, kind: &str, facts: &[(&str, Family, Function)], t: Table) -> Loaded {
+        Loaded {
+            file: format!("{name}.json").into(),
+            name: name.into(),
+            kind: kind.into(),
+            results: Results {
+                schema_version: softmax_lab_results::SCHEMA_VERSION,
+                scenario: serde_json::json!({"name": name, "kind": kind}),
+                machine: machine("test cpu"),
+                elapsed_s: 1.0,
+                variants: facts
+                    .iter()
+                    .map(|(id, family, function)| VariantFacts {
+                        id: id.to_string(),
+                        family: *family,
+                        function: *function,
+                    })
+                    .collect(),
+                tables: vec![t],
+                generation: "test".into(),
+                files: Vec::new(),
+            },
+        }
+    }
+
+    fn claims() -> Loaded {
+        let mut t = Table::of::<ClaimRecord>("claims");
+        for v in ["holds", "does not hold", "holds", "inconclusive", "maybe"] {
+            push(&mut t, &[("verdict", V::Text(v.into()))]);
+        }
+        loaded("claims", "claims", &[], t)
+    }
+
+    /// Softmax accuracy: `wide` 0.5 ULP, `stable` 3 ULP (worst of 1 and 3), `naive`
+    /// 4000 ULP at temperature 1 (the 1e9 at temperature 2 does not count), candle
+    /// 0.25 ULP (the baseline, never "best"); f32 only.
+    fn accuracy() -> Loaded {
+        let mut t = Table::of::<AccuracyRecord>("accuracy");
+        for (v, temp, ulp) in [
+            ("wide", 1.0, 0.5),
+            ("stable", 1.0, 1.0),
+            ("stable", 1.0, 3.0),
+            ("naive", 1.0, 4000.0),
+            ("naive", 2.0, 1e9),
+            ("candle_softmax", 1.0, 0.25),
+        ] {
+            push(
+                &mut t,
+                &[
+                    ("scenario", V::Text("accuracy_softmax".into())),
+                    ("kind", V::Text("accuracy".into())),
+                    ("variant", V::Text(v.into())),
+                    ("dtype", V::Text("f32".into())),
+                    ("temperature", V::Float(temp)),
+                    ("max_ulp", V::Float(ulp)),
+                ],
+            );
+        }
+        let facts = [
+            ("wide", Family::Stable, Function::Softmax),
+            ("stable", Family::Stable, Function::Softmax),
+            ("naive", Family::Naive, Function::Softmax),
+            ("candle_softmax", Family::Candle, Function::Softmax),
+        ];
+        loaded("accuracy_softmax", "accuracy", &facts, t)
+    }
+
+    /// f32 forward, one thread: `stable` 1e9, `naive` 4e9, `wide` 2e8 elements/s,
+    /// candle 5e8, the copy 1e10; n = 4096 in cache (n = 65536 streams only).
+    fn throughput() -> Loaded {
+        let mut t = Table::of::<ThroughputRecord>("throughput");
+        for (n, cache) in [(4096i64, true), (65536, false)] {
+            for (v, fam, eps) in [
+                ("memcpy", "reference", 1e10),
+                ("candle_softmax", "candle", 5e8),
+                ("stable", "stable", 1e9),
+                ("naive", "naive", 4e9),
+                ("wide", "stable", 2e8),
+            ] {
+                let fun = if fam == "reference" {
+                    "copy"
+                } else {
+                    "softmax"
+                };
+                let candle = if fam == "reference" {
+                    ""
+                } else {
+                    "candle_softmax"
+                };
+                push(
+                    &mut t,
+                    &[
+                        ("variant", V::Text(v.into())),
+                        ("family", V::Text(fam.into())),
+                        ("function", V::Text(fun.into())),
+                        ("dtype", V::Text("f32".into())),
+                        ("n", V::Int(n)),
+                        ("threads", V::Int(1)),
+                        ("direction", V::Text("forward".into())),
+                        ("in_cache", V::Bool(cache)),
+                        ("elems_per_s", V::Float(eps)),
+                        ("elems_per_s_ci95_low", V::Float(eps * 0.9)),
+                        ("elems_per_s_ci95_high", V::Float(eps * 1.1)),
+                        ("ratio_to_memcpy", V::Float(eps / 1e10)),
+                        ("ratio_to_candle", V::Float(eps / 5e8)),
+                        ("memcpy_elems_per_s", V::Float(1e10)),
+                        ("candle_variant", V::Text(candle.into())),
+                    ],
+                );
+            }
+        }
+        loaded("throughput", "throughput", &[], t)
+    }
+
+    fn markdown(blocks: &[Block]) -> String {
+        crate::doc::Document {
+            title: "t".into(),
+            intro: blocks.to_vec(),
+            sections: Vec::new(),
+        }
+        .to_markdown()
+    }
+
+    #[test]
+    fn verdicts_are_counted_in_ledger_order_zeros_included() {
+        let l = claims();
+        let recs: Vec<ClaimRecord> = l
+            .table("claims")
+            .map(|t| t.records().unwrap_or_default())
+            .unwrap_or_default();
+        let (counts, other) = verdict_counts(&recs);
+        let names: Vec<(&str, usize)> = counts.iter().map(|(v, k)| (v.name(), *k)).collect();
+        assert_eq!(
+            names,
+            [
+                ("holds", 2),
+                ("holds with caveats", 0),
+                ("does not hold", 1),
+                ("inconclusive", 1),
+                ("not tested here", 0)
+            ]
+        );
+        assert_eq!(other, 1);
+    }
+
+    #[test]
+    fn the_summary_is_computed_from_the_records() {
+        let all = [claims(), accuracy(), throughput()];
+        let (blocks, fig) = build(&all);
+        let md = markdown(&blocks);
+        assert!(
+            md.contains(
+                "**Claims.** 5 claims: holds 2, holds with caveats 0, does not hold 1, \
+                 inconclusive 1, not tested here 0, other verdicts 1; see the \
+                 [claims ledger](#claims)."
+            ),
+            "{md}"
+        );
+        // Most accurate among ours (candle's 0.25 is the baseline's); fastest at the
+        // in-cache n with its ratios.
+        assert!(
+            md.contains(
+                "| softmax | f32 | `wide` 0.5 ULP | `naive` 4e9 \\[3.6e9, 4.4e9\\] (n = 4096) \
+                 | 8× candle_softmax | 0.4× |"
+            ),
+            "{md}"
+        );
+        // The three findings, largest factor first, each with its number and link.
+        let found = findings(
+            &accuracies(&all),
+            &speeds(&throughput_rows(&all)),
+            "throughput",
+        );
+        let texts: Vec<String> = found
+            .iter()
+            .map(|f| {
+                let md = markdown(&[Block::Para(f.text.clone())]);
+                md.trim_start_matches("# t").trim().to_string()
+            })
+            .collect();
+        assert_eq!(
+            found.iter().map(|f| f.factor).collect::<Vec<_>>(),
+            [8000.0, 20.0, 8.0]
+        );
+        assert_eq!(
+            texts[0],
+            "Accuracy gap: in f32 softmax, `naive`'s worst error is 4000 ULP, 8000× that of \
+             `wide` (0.5 ULP) ([accuracy_softmax](#accuracy_softmax))."
+        );
+        assert!(
+            texts[1].contains("`naive` runs at 4e9 elements/s, 20× `wide`"),
+            "{}",
+            texts[1]
+        );
+        assert!(
+            texts[2].contains("is 8× faster than `candle_softmax`"),
+            "{}",
+            texts[2]
+        );
+        assert!(md.contains("- Accuracy gap"), "{md}");
+        // The headline figure: one labelled point per variant measured for both.
+        let fig = fig.unwrap_or_else(|| panic!("no headline figure"));
+        let Content::Lines(series) = &fig.panels[0].content else {
+            panic!("lines expected")
+        };
+        let points: Vec<(&str, (f64, f64))> = series
+            .iter()
+            .filter(|s| s.style == Style::Labeled)
+            .map(|s| (s.name.as_str(), s.points[0]))
+            .collect();
+        assert!(points.contains(&("naive", (4e9, 4000.0))), "{points:?}");
+        assert!(
+            points.contains(&("candle_softmax", (5e8, 0.25))),
+            "{points:?}"
+        );
+        assert_eq!(points.len(), 4);
+    }
+
+    fn throughput_rows(all: &[Loaded]) -> Vec<ThroughputRecord> {
+        all.iter()
+            .filter_map(|l| l.table("throughput"))
+            .flat_map(|t| t.records().unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn missing_sections_are_skipped_not_faked() {
+        // Claims only: the verdict sentence, no table, no findings, no figure.
+        let (blocks, fig) = build(&[claims()]);
+        assert_eq!(blocks.len(), 1);
+        assert!(fig.is_none());
+        // Throughput only: no claims sentence, no accuracy (a dash), no accuracy
+        // gap, no headline figure.
+        let (blocks, fig) = build(&[throughput()]);
+        let md = markdown(&blocks);
+        assert!(!md.contains("Claims."), "{md}");
+        assert!(md.contains("| softmax | f32 | — | `naive` 4e9"), "{md}");
+        assert!(!md.contains("Accuracy gap"), "{md}");
+        assert!(md.contains("Speed gap"), "{md}");
+        assert!(fig.is_none());
+        // Nothing at all: nothing.
+        let (blocks, fig) = build(&[]);
+        assert!(blocks.is_empty() && fig.is_none());
+    }
+}

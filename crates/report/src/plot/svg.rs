@@ -154,7 +154,8 @@ fn merge_key(e: &Element) -> Option<(String, String)> {
         let mut head = String::from("<path fill=\"none\"");
         let known = ["points", "x1", "y1", "x2", "y2", "fill"];
         for (n, v) in &e.attrs {
-            if !known.contains(n) && !(*n == "opacity" && *v == "1") {
+            let dropped = known.contains(n) || (*n == "opacity" && *v == "1");
+            if !dropped {
                 let _ = write!(head, " {n}=\"{v}\"");
             }
         }
