@@ -10,9 +10,13 @@
 //!   `index.html` (self-contained: CSS and compacted SVGs inline, links only to
 //!   results/*.csv).
 //!
-//! One section per scenario: what was measured and how (from the scenario as run),
-//! a findings paragraph computed from the numbers, summary tables (each number with
-//! its sample size or spread) and plots; the claims ledger comes first. Kinds
+//! The index opens with a summary computed from the results ([`summary`]: verdict
+//! counts, the best variant per function and dtype, the three largest findings and
+//! the headline figure). Then one section per scenario: what was measured and how
+//! (from the scenario as run), a findings paragraph computed from the numbers,
+//! summary tables (each number with its sample size or spread; long tables keep
+//! only the rows that carry a finding, the CSVs have all) and plots; the claims
+//! ledger comes first. Kinds
 //! without a renderer, and renderers that miss a table or column, still get a
 //! section that says what is missing and shows the raw table.
 //!

@@ -665,6 +665,15 @@ pub(crate) mod tests {
             Content::Lines(s) => assert_eq!(s.len(), 4),
             Content::Heat(_) => panic!("lines expected"),
         }
+        // Sigmoids are drawn with relu, the activation they are weighed against.
+        assert_eq!(f[1].0.name, "throughput_throughput_sigmoid");
+        match &f[1].0.panels[0].content {
+            Content::Lines(s) => assert_eq!(
+                s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+                ["memory copy", "relu", "sigmoid"]
+            ),
+            Content::Heat(_) => panic!("lines expected"),
+        }
     }
 
     #[test]

@@ -11,10 +11,14 @@ use crate::data::{dtype_order, fmt};
 use crate::plot::{
     Axis, Content, Figure, Heat, HeatScale, Layout, Panel, Series, Style, REFERENCE,
 };
+use plotters::style::RGBColor;
 
 /// The most series a throughput panel draws; the other variants are in the tables
 /// and the heat maps.
 pub const MAX_SERIES: usize = 8;
+
+/// The function of the relu reference (drawn with the sigmoids).
+pub const RELU: &str = "relu";
 
 /// The name of the memory-copy line (the faster of `memcpy` and `copy_loop`).
 pub const COPY_LINE: &str = "memory copy";
@@ -99,13 +103,15 @@ fn geo_mean(v: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// The variants a group's figure draws, and those it leaves to the tables. The
-/// rule: the memory-copy line and the candle baselines always; then the group's
-/// other variants by the geometric mean of their throughput over n in the lead
-/// panel (f32 forward, fewest threads; fastest first) until [`MAX_SERIES`] series
-/// (copy line included); variants absent from the lead panel come last, by id.
+/// rule: the `reference_lines` (the memory copy; relu too for sigmoids) and the
+/// candle baselines always; then the group's other variants by the geometric mean
+/// of their throughput over n in the lead panel (f32 forward, fewest threads;
+/// fastest first) until [`MAX_SERIES`] series; variants absent from the lead panel
+/// come last, by id.
 pub fn select_series(
     rows: &[&ThroughputRecord],
     lead: (DType, Direction, usize),
+    reference_lines: usize,
 ) -> (Vec<String>, Vec<String>) {
     let mut candle: Vec<String> = Vec::new();
     let mut others: Vec<(String, f64)> = Vec::new();
@@ -127,7 +133,7 @@ pub fn select_series(
         (false, false) => b.1.total_cmp(&a.1),
         (x, y) => x.cmp(&y).then(a.0.cmp(&b.0)),
     });
-    let room = MAX_SERIES.saturating_sub(1 + candle.len());
+    let room = MAX_SERIES.saturating_sub(reference_lines + candle.len());
     let left: Vec<String> = others.iter().skip(room).map(|o| o.0.clone()).collect();
     let mut chosen: Vec<String> = others.into_iter().take(room).map(|o| o.0).collect();
     chosen.extend(candle);
@@ -171,7 +177,19 @@ pub fn group_figures(scenario: &str, rows: &[ThroughputRecord]) -> Vec<(Figure, 
         } else {
             mine.first().map_or(DType::F32, |r| r.dtype)
         };
-        let (chosen, left) = select_series(&mine, (lead_dtype, Direction::Forward, threads));
+        // Sigmoids are drawn with relu, the cheapest activation they are weighed against.
+        let relu: Vec<&ThroughputRecord> = if g == Function::Sigmoid.name() {
+            lines
+                .iter()
+                .copied()
+                .filter(|r| is_reference(r) && r.function == RELU)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let reserved = 1 + usize::from(!relu.is_empty());
+        let (chosen, left) =
+            select_series(&mine, (lead_dtype, Direction::Forward, threads), reserved);
         let mut panels = Vec::new();
         let mut order: Vec<(DType, Direction)> = vec![(lead_dtype, Direction::Forward)];
         for dir in Direction::ALL {
@@ -197,7 +215,7 @@ pub fn group_figures(scenario: &str, rows: &[ThroughputRecord]) -> Vec<(Figure, 
                 title: format!("{}, {}", dt.name(), dir.name()),
                 x: Axis::log("row length n (elements)"),
                 y: Axis::log("throughput (elements/s)"),
-                content: Content::Lines(panel_series(&here, &chosen)),
+                content: Content::Lines(panel_series(&here, &relu_at(&relu, dt, dir), &chosen)),
             });
         }
         let mut notes = vec![
@@ -206,8 +224,13 @@ pub fn group_figures(scenario: &str, rows: &[ThroughputRecord]) -> Vec<(Figure, 
                  Dashed: the memory copy (the faster of memcpy and a vector copy loop)."
             ),
             format!(
-                "Drawn: the copy, candle and the fastest variants by geometric-mean throughput \
-                 in the {} forward panel, {MAX_SERIES} series at most.",
+                "Drawn: the copy{}, candle and the fastest variants by geometric-mean \
+                 throughput in the {} forward panel, {MAX_SERIES} series at most.",
+                if relu.is_empty() {
+                    ""
+                } else {
+                    ", relu (dashed grey)"
+                },
                 lead_dtype.name()
             ),
         ];
@@ -237,9 +260,25 @@ pub fn group_figures(scenario: &str, rows: &[ThroughputRecord]) -> Vec<(Figure, 
     out
 }
 
-/// A panel's series: the copy line (from the rows' own bandwidth reference), then
-/// the chosen variants in their chosen order.
-fn panel_series(here: &[&ThroughputRecord], chosen: &[String]) -> Vec<Series> {
+/// The relu rows of one panel.
+fn relu_at<'a>(
+    relu: &[&'a ThroughputRecord],
+    dt: DType,
+    dir: Direction,
+) -> Vec<&'a ThroughputRecord> {
+    relu.iter()
+        .copied()
+        .filter(|r| r.dtype == dt && r.direction == dir)
+        .collect()
+}
+
+/// A panel's series: the copy line (from the rows' own bandwidth reference), relu
+/// where given (dashed grey), then the chosen variants in their chosen order.
+fn panel_series(
+    here: &[&ThroughputRecord],
+    relu: &[&ThroughputRecord],
+    chosen: &[String],
+) -> Vec<Series> {
     let mut copy: Vec<(f64, f64)> = Vec::new();
     for r in here {
         if !copy.iter().any(|p| p.0 == r.n as f64) && r.memcpy_elems_per_s.is_finite() {
@@ -250,6 +289,15 @@ fn panel_series(here: &[&ThroughputRecord], chosen: &[String]) -> Vec<Series> {
     let mut series = vec![Series::line(COPY_LINE, copy)
         .styled(Style::Dashed)
         .colored(REFERENCE)];
+    if !relu.is_empty() {
+        let mut pts: Vec<(f64, f64)> = relu.iter().map(|r| (r.n as f64, r.elems_per_s)).collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        series.push(
+            Series::line(RELU, pts)
+                .styled(Style::Dashed)
+                .colored(RGBColor(150, 150, 150)),
+        );
+    }
     for v in chosen {
         let mut pts: Vec<&&ThroughputRecord> = here.iter().filter(|r| &r.variant == v).collect();
         if pts.is_empty() {
@@ -458,7 +506,7 @@ mod tests {
     fn at_most_eight_series_the_fastest_in_f32_plus_candle_and_the_copy() {
         let r = rows(10);
         let refs: Vec<&ThroughputRecord> = r.iter().collect();
-        let (chosen, left) = select_series(&refs, (DType::F32, Direction::Forward, 1));
+        let (chosen, left) = select_series(&refs, (DType::F32, Direction::Forward, 1), 1);
         // 8 = the copy line + candle + the six fastest in f32 (v9 … v4).
         assert_eq!(
             chosen,
@@ -482,7 +530,7 @@ mod tests {
     fn every_variant_is_drawn_when_few() {
         let r = rows(3);
         let refs: Vec<&ThroughputRecord> = r.iter().collect();
-        let (chosen, left) = select_series(&refs, (DType::F32, Direction::Forward, 1));
+        let (chosen, left) = select_series(&refs, (DType::F32, Direction::Forward, 1), 1);
         assert_eq!(chosen, ["v2", "v1", "v0", "candle_softmax"]);
         assert!(left.is_empty());
     }
