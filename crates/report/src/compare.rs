@@ -813,6 +813,7 @@ pub fn figures(c: &Comparison) -> Vec<Figure> {
             }
         }
         out.push(Figure {
+            layout: crate::plot::Layout::Grid,
             name: format!("compare_{kind}"),
             title: format!("{kind}: NEW against BASE, {label}"),
             panels: vec![Panel {

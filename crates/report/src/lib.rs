@@ -7,11 +7,16 @@
 //! - `results/`: the results (copied there when they were read from elsewhere);
 //! - `plots/`: every figure as SVG and PNG (`<scenario>_<plot>.svg|png`);
 //! - `index.md` (renders on GitHub, PNG images linking to the SVGs) and
-//!   `index.html` (self-contained: CSS and SVGs inline, links only to results/*.csv).
+//!   `index.html` (self-contained: CSS and compacted SVGs inline, links only to
+//!   results/*.csv).
 //!
-//! One section per scenario: what was measured and how (from the scenario as run),
-//! a findings paragraph computed from the numbers, summary tables (each number with
-//! its sample size or spread) and plots; the claims ledger comes first. Kinds
+//! The index opens with a summary computed from the results ([`summary`]: verdict
+//! counts, the best variant per function and dtype, the three largest findings and
+//! the headline figure). Then one section per scenario: what was measured and how
+//! (from the scenario as run), a findings paragraph computed from the numbers,
+//! summary tables (each number with its sample size or spread; long tables keep
+//! only the rows that carry a finding, the CSVs have all) and plots; the claims
+//! ledger comes first. Kinds
 //! without a renderer, and renderers that miss a table or column, still get a
 //! section that says what is missing and shows the raw table.
 //!
@@ -29,6 +34,7 @@ pub mod data;
 pub mod doc;
 pub mod kinds;
 pub mod plot;
+pub mod summary;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -345,6 +351,14 @@ pub fn build(
         code("softmax-lab report --results DIR --out DIR"),
         plain("."),
     ])];
+    let (summary_blocks, headline) = summary::build(loaded);
+    if !summary_blocks.is_empty() {
+        intro.push(Block::Heading("Summary".into()));
+        intro.extend(summary_blocks);
+    }
+    if let Some(f) = headline {
+        figures.insert(0, f);
+    }
     if let Some(first) = loaded.first() {
         intro.push(Block::Para(machine(first)));
     }

@@ -15,6 +15,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+mod heat;
+mod legend;
+pub mod svg;
+
+use legend::{draw_legend, place_labels, Legend};
+
+pub use heat::{cell_text, heat_color, ratio_color};
+
 /// The font family every text in a figure uses (registered with the embedded font).
 pub const FONT: &str = "sans-serif";
 
@@ -88,6 +96,8 @@ impl Axis {
     fn label_of(&self, p: f64) -> String {
         match self.scale {
             Scale::Linear => fmt_tick(p),
+            // Whole decades from 10^4 up as 1eK, so that narrow panels stay legible.
+            Scale::Log if p >= 4.0 && p.fract() == 0.0 => format!("1e{p}"),
             Scale::Log => fmt_tick(10f64.powf(p)),
         }
     }
@@ -104,6 +114,9 @@ pub enum Style {
     Markers,
     /// A solid line without markers (histogram outlines, dense curves).
     Plain,
+    /// Markers with the series' name written beside each (no legend entry; the
+    /// series needs a fixed colour).
+    Labeled,
 }
 
 /// One named series of points, with an optional band (x, low, high) around it.
@@ -152,7 +165,16 @@ impl Series {
     }
 }
 
-/// A heat map: rows × columns of values in [0, 1]; NaN means not measured.
+/// How a heat map colours its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeatScale {
+    /// Fractions in [0, 1]: white at 0, any non-zero value tinted, dark red at 1.
+    Fraction,
+    /// Ratios on a log scale: white at 1, blue above, red below.
+    Ratio,
+}
+
+/// A heat map: rows × columns of values; NaN means not measured.
 #[derive(Clone, Debug)]
 pub struct Heat {
     /// Column labels (left to right).
@@ -161,8 +183,12 @@ pub struct Heat {
     pub rows: Vec<String>,
     /// values[row][column].
     pub values: Vec<Vec<f64>>,
-    /// What a value is (the colour bar's label).
+    /// What a value is (the colour key's label).
     pub value_label: String,
+    /// How values are coloured.
+    pub scale: HeatScale,
+    /// Whether each cell prints its value.
+    pub cell_values: bool,
 }
 
 /// What a panel holds.
@@ -187,6 +213,21 @@ pub struct Panel {
     pub content: Content,
 }
 
+/// How a figure arranges its panels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Equal panels, `columns` per row (fewer where the figure would be wider than
+    /// [`MAX_WIDTH`]).
+    Grid,
+    /// The first panel large across the top, the others as small multiples below
+    /// (`columns` per row), every panel on the same x and y ranges.
+    Lead,
+}
+
+/// The widest a figure is drawn, in pixels: every label stays legible when the
+/// figure is shown at this width (a page 1,400 px wide shows it at full size).
+pub const MAX_WIDTH: u32 = 1400;
+
 /// A figure: panels in a grid, one legend for all of them, notes underneath.
 #[derive(Clone, Debug)]
 pub struct Figure {
@@ -196,8 +237,10 @@ pub struct Figure {
     pub title: String,
     /// The panels, filled row by row.
     pub panels: Vec<Panel>,
-    /// Panels per row.
+    /// Panels per row (of the small panels, for [`Layout::Lead`]).
     pub columns: usize,
+    /// How the panels are arranged.
+    pub layout: Layout,
     /// Lines printed under the panels (what was skipped, what a band means).
     pub notes: Vec<String>,
 }
@@ -251,11 +294,16 @@ const PALETTE: [RGBColor; 30] = [
 pub const REFERENCE: RGBColor = RGBColor(0, 0, 0);
 
 const PANEL_W: u32 = 460;
-const PANEL_H: u32 = 330;
-const HEAT_PANEL_W: u32 = 560;
-const TITLE_H: u32 = 36;
-const NOTE_H: u32 = 18;
-const LEGEND_ROW_H: u32 = 18;
+const PANEL_H: u32 = 340;
+const HEAT_PANEL_W: u32 = 580;
+const SMALL_W: u32 = 270;
+const SMALL_H: u32 = 250;
+const LEAD_H: u32 = 460;
+const TITLE_H: u32 = 40;
+const NOTE_H: u32 = 21;
+const LEGEND_ROW_H: u32 = 22;
+/// Series with more points than this are drawn without markers (dense curves).
+const MARKERS_UP_TO: usize = 40;
 
 /// A tick label: short, with at most three significant digits.
 pub fn fmt_tick(v: f64) -> String {
@@ -289,74 +337,72 @@ fn trim_zeros(s: &str) -> String {
     }
 }
 
-/// The legend: unique (name, colour, style) over every line panel, in order met.
-struct Legend {
-    entries: Vec<(String, RGBColor, Style)>,
-}
-
-impl Legend {
-    fn of(fig: &Figure) -> Legend {
-        let mut entries: Vec<(String, RGBColor, Style)> = Vec::new();
-        let mut next = 0;
-        for p in &fig.panels {
-            if let Content::Lines(series) = &p.content {
-                for s in series {
-                    if entries.iter().any(|(n, _, _)| *n == s.name) {
-                        continue;
-                    }
-                    let c = s.color.unwrap_or_else(|| {
-                        let c = PALETTE[next % PALETTE.len()];
-                        next += 1;
-                        c
-                    });
-                    entries.push((s.name.clone(), c, s.style));
-                }
-            }
-        }
-        Legend { entries }
-    }
-
-    fn color(&self, name: &str) -> RGBColor {
-        self.entries
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map_or(REFERENCE, |e| e.1)
-    }
-
-    fn width(&self) -> u32 {
-        let longest = self
-            .entries
-            .iter()
-            .map(|(n, _, _)| n.chars().count())
-            .max()
-            .unwrap_or(0) as u32;
-        if self.entries.is_empty() {
-            0
-        } else {
-            (longest * 8 + 60).clamp(120, 320)
-        }
-    }
-}
-
 impl Figure {
-    fn grid(&self) -> (usize, usize) {
-        let cols = self.columns.clamp(1, self.panels.len().max(1));
-        let rows = self.panels.len().div_ceil(cols).max(1);
-        (rows, cols)
+    fn legend_width(&self) -> u32 {
+        let w = Legend::of(self).width();
+        if self.has_heat() {
+            w.max(190)
+        } else {
+            w
+        }
+    }
+
+    /// Columns of equal panels that fit in [`MAX_WIDTH`] with the legend.
+    fn fitting_columns(&self, panel_w: u32, wanted: usize) -> usize {
+        let room = MAX_WIDTH.saturating_sub(self.legend_width()) / panel_w.max(1);
+        wanted.min(room as usize).max(1)
     }
 
     fn panel_size(&self) -> (u32, u32) {
-        let heat_rows = self
+        let heat = self
             .panels
             .iter()
             .filter_map(|p| match &p.content {
-                Content::Heat(h) => Some(h.rows.len()),
+                Content::Heat(h) => Some(h.rows.len() as u32 * heat::row_height(h)),
                 Content::Lines(_) => None,
             })
             .max();
-        match heat_rows {
-            Some(r) => (HEAT_PANEL_W, (90 + 17 * r as u32).max(200)),
+        match heat {
+            Some(rows_h) => (HEAT_PANEL_W, (100 + rows_h).max(210)),
             None => (PANEL_W, PANEL_H),
+        }
+    }
+
+    /// Each panel's rectangle (x, y, width, height) below the title, and the width
+    /// and height the panels take together.
+    fn cells(&self) -> (Vec<Cell>, u32, u32) {
+        let n = self.panels.len();
+        match self.layout {
+            Layout::Grid => {
+                let (pw, ph) = self.panel_size();
+                let cols = self.fitting_columns(pw, self.columns.clamp(1, n.max(1)));
+                let rows = n.div_ceil(cols).max(1) as u32;
+                let cells = (0..n)
+                    .map(|i| {
+                        let (r, c) = ((i / cols) as u32, (i % cols) as u32);
+                        (c * pw, r * ph, pw, ph)
+                    })
+                    .collect();
+                (cells, cols as u32 * pw, rows * ph)
+            }
+            Layout::Lead => {
+                let small = n.saturating_sub(1);
+                let want = if small == 0 {
+                    self.columns.max(1)
+                } else {
+                    self.columns.clamp(1, small)
+                };
+                let cols = self.fitting_columns(SMALL_W, want);
+                let w = cols as u32 * SMALL_W;
+                let mut cells = vec![(0, 0, w, LEAD_H)];
+                for i in 0..small {
+                    let (r, c) = ((i / cols) as u32, (i % cols) as u32);
+                    cells.push((c * SMALL_W, LEAD_H + r * SMALL_H, SMALL_W, SMALL_H));
+                }
+                cells.truncate(n);
+                let rows = small.div_ceil(cols) as u32;
+                (cells, w, LEAD_H + rows * SMALL_H)
+            }
         }
     }
 
@@ -366,30 +412,37 @@ impl Figure {
             .any(|p| matches!(p.content, Content::Heat(_)))
     }
 
-    /// The pixel size of the drawing.
-    pub fn size(&self) -> (u32, u32) {
-        let (rows, cols) = self.grid();
-        let (pw, ph) = self.panel_size();
-        let legend = Legend::of(self);
-        let legend_w = if self.has_heat() {
-            legend.width().max(170)
-        } else {
-            legend.width()
-        };
-        let panels_h = rows as u32 * ph;
-        let legend_h = legend.entries.len() as u32 * LEGEND_ROW_H + 20;
-        let notes_h = if self.notes.is_empty() {
+    /// The notes broken into lines that fit the figure's width.
+    fn note_lines(&self) -> Vec<String> {
+        let (_, panels_w, _) = self.cells();
+        let chars = ((panels_w + self.legend_width()) / 9).max(40) as usize;
+        self.notes.iter().flat_map(|n| wrap(n, chars)).collect()
+    }
+
+    fn notes_height(&self) -> u32 {
+        let lines = self.note_lines().len() as u32;
+        if lines == 0 {
             0
         } else {
-            self.notes.len() as u32 * NOTE_H + 8
-        };
+            lines * NOTE_H + 10
+        }
+    }
+
+    /// The pixel size of the drawing.
+    pub fn size(&self) -> (u32, u32) {
+        let (_, panels_w, panels_h) = self.cells();
+        let legend = Legend::of(self);
+        let mut legend_h = legend.entries.len() as u32 * LEGEND_ROW_H + 40;
+        if self.has_heat() {
+            legend_h += 10 * 22 + 40;
+        }
         (
-            cols as u32 * pw + legend_w,
-            TITLE_H + panels_h.max(legend_h) + notes_h,
+            panels_w + self.legend_width(),
+            TITLE_H + panels_h.max(legend_h) + self.notes_height(),
         )
     }
 
-    /// The figure as SVG text.
+    /// The figure as SVG text (compacted: see [`svg::compact`]).
     pub fn to_svg(&self) -> Result<String, PlotError> {
         let mut text = String::new();
         {
@@ -397,7 +450,7 @@ impl Figure {
             self.draw(&root)?;
             root.present().map_err(|e| self.err(e))?;
         }
-        Ok(text)
+        Ok(svg::compact(&text))
     }
 
     /// The figure as a PNG file at `path`.
@@ -414,54 +467,131 @@ impl Figure {
         }
     }
 
+    /// The x and y ranges (plot units) over every line panel, for shared axes.
+    fn shared_ranges(&self) -> Option<Ranges> {
+        let first = self.panels.first()?;
+        let lines = || {
+            self.panels.iter().filter_map(|p| match &p.content {
+                Content::Lines(s) => Some(s),
+                Content::Heat(_) => None,
+            })
+        };
+        let x = fit(
+            &first.x,
+            lines()
+                .flat_map(|s| xs_of(s))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        )?;
+        let y = fit(
+            &first.y,
+            lines()
+                .flat_map(|s| ys_of(s))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        )?;
+        Some((x, y))
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         if !register_font() {
             return Err(self.err("the embedded font was rejected"));
         }
         let e = |e: DrawingAreaErrorKind<DB::ErrorType>| self.err(e);
         root.fill(&WHITE).map_err(e)?;
-        let (w, h) = self.size();
-        let (rows, cols) = self.grid();
-        let (pw, ph) = self.panel_size();
+        let (_, h) = self.size();
+        let (cells, panels_w, _) = self.cells();
         let legend = Legend::of(self);
         root.draw(&Text::new(
             self.title.clone(),
             (10, 8),
-            TextStyle::from((FONT, 20).into_font()).pos(Pos::new(HPos::Left, VPos::Top)),
+            TextStyle::from((FONT, 24).into_font()).pos(Pos::new(HPos::Left, VPos::Top)),
         ))
         .map_err(e)?;
-        let notes_h = if self.notes.is_empty() {
-            0
-        } else {
-            self.notes.len() as u32 * NOTE_H + 8
-        };
+        let notes_h = self.notes_height();
         let body = root.margin(TITLE_H, notes_h, 0, 0);
-        let (panels_area, legend_area) = body.split_horizontally(cols as u32 * pw);
-        let cells = panels_area.split_by_breakpoints(
-            (1..cols).map(|i| i as u32 * pw).collect::<Vec<_>>(),
-            (1..rows).map(|i| i as u32 * ph).collect::<Vec<_>>(),
-        );
-        for (panel, area) in self.panels.iter().zip(&cells) {
+        let (body_w, body_h) = body.dim_in_pixel();
+        let shared = match self.layout {
+            Layout::Lead => self.shared_ranges(),
+            Layout::Grid => None,
+        };
+        for (panel, &(x, y, w, ph)) in self.panels.iter().zip(&cells) {
+            let area = body.clone().shrink((x, y), (w, ph));
             match &panel.content {
-                Content::Lines(series) => draw_lines(panel, series, &legend, area).map_err(e)?,
-                Content::Heat(heat) => draw_heat(panel, heat, area).map_err(e)?,
+                Content::Lines(series) => {
+                    draw_lines(panel, series, &legend, shared, &area).map_err(e)?
+                }
+                Content::Heat(heat) => heat::draw_heat(panel, heat, &area).map_err(e)?,
             }
         }
-        draw_legend(&legend, self.has_heat(), &legend_area).map_err(e)?;
-        for (i, note) in self.notes.iter().enumerate() {
+        let legend_area = body.shrink((panels_w, 0), (body_w.saturating_sub(panels_w), body_h));
+        let key = self.panels.iter().find_map(|p| match &p.content {
+            Content::Heat(h) => Some(h),
+            Content::Lines(_) => None,
+        });
+        draw_legend(&legend, key, &legend_area).map_err(e)?;
+        for (i, note) in self.note_lines().iter().enumerate() {
             let y = h as i32 - notes_h as i32 + 4 + i as i32 * NOTE_H as i32;
             root.draw(&Text::new(
                 note.clone(),
                 (10, y),
-                TextStyle::from((FONT, 13).into_font())
+                TextStyle::from((FONT, 16).into_font())
                     .color(&BLACK.mix(0.75))
                     .pos(Pos::new(HPos::Left, VPos::Top)),
             ))
             .map_err(e)?;
         }
-        let _ = w;
         Ok(())
     }
+}
+
+/// Break text at spaces into lines of at most `width` characters (a longer word
+/// keeps its own line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A colour of the palette (series colours), by index.
+pub fn palette(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A panel's rectangle below the title: x, y, width, height in pixels.
+type Cell = (u32, u32, u32, u32);
+
+/// The x and y ranges of a panel, in plot units.
+type Ranges = ((f64, f64), (f64, f64));
+
+fn xs_of(series: &[Series]) -> impl Iterator<Item = f64> + '_ {
+    series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .map(|p| p.0)
+            .chain(s.band.iter().map(|b| b.0))
+    })
+}
+
+fn ys_of(series: &[Series]) -> impl Iterator<Item = f64> + '_ {
+    series.iter().flat_map(|s| {
+        s.points
+            .iter()
+            .map(|p| p.1)
+            .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
+    })
 }
 
 /// The plotted range of one axis over the panel's series (in plot units).
@@ -599,40 +729,50 @@ pub fn ticks(scale: Scale, lo: f64, hi: f64) -> Vec<f64> {
     }
 }
 
+/// Every other tick (then every fourth, ...) until at most `max` remain.
+fn thin(mut ticks: Vec<f64>, max: usize) -> Vec<f64> {
+    while ticks.len() > max.max(1) {
+        ticks = ticks.into_iter().step_by(2).collect();
+    }
+    ticks
+}
+
 fn draw_lines<DB: DrawingBackend>(
     panel: &Panel,
     series: &[Series],
     legend: &Legend,
+    shared: Option<Ranges>,
     area: &DrawingArea<DB, Shift>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let xs = series.iter().flat_map(|s| {
-        s.points
-            .iter()
-            .map(|p| p.0)
-            .chain(s.band.iter().map(|b| b.0))
-    });
-    let ys = series.iter().flat_map(|s| {
-        s.points
-            .iter()
-            .map(|p| p.1)
-            .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
-    });
-    let (Some((x0, x1)), Some((y0, y1))) = (fit(&panel.x, xs), fit(&panel.y, ys)) else {
+    let own = (fit(&panel.x, xs_of(series)), fit(&panel.y, ys_of(series)));
+    let ranges = match (shared, own) {
+        (Some(r), (Some(_), Some(_))) => (Some(r.0), Some(r.1)),
+        (_, own) => own,
+    };
+    let (Some((x0, x1)), Some((y0, y1))) = ranges else {
         let (w, h) = area.dim_in_pixel();
         area.draw(&Text::new(
             format!("{}: no finite data to plot", panel.title),
             (w as i32 / 2, h as i32 / 2),
-            TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Center, VPos::Center)),
+            TextStyle::from((FONT, 17).into_font()).pos(Pos::new(HPos::Center, VPos::Center)),
         ))?;
         return Ok(());
     };
-    let xt = ticks(panel.x.scale, x0, x1);
-    let yt = ticks(panel.y.scale, y0, y1);
+    // At most one x label per 50 px and one y label per 28 px of the panel.
+    let (pw, ph) = area.dim_in_pixel();
+    let xt = thin(
+        ticks(panel.x.scale, x0, x1),
+        (pw.saturating_sub(90) / 50).max(2) as usize,
+    );
+    let yt = thin(
+        ticks(panel.y.scale, y0, y1),
+        (ph.saturating_sub(80) / 28).max(2) as usize,
+    );
     let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, (FONT, 16))
+        .caption(&panel.title, (FONT, 19))
         .margin(10)
-        .x_label_area_size(42)
-        .y_label_area_size(64)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
         .build_cartesian_2d(Ticked::new(x0, x1, xt), Ticked::new(y0, y1, yt))?;
     let xf = |v: &f64| panel.x.label_of(*v);
     let yf = |v: &f64| panel.y.label_of(*v);
@@ -642,11 +782,12 @@ fn draw_lines<DB: DrawingBackend>(
         .y_desc(&panel.y.label)
         .x_label_formatter(&xf)
         .y_label_formatter(&yf)
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 13))
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 16))
         .bold_line_style(BLACK.mix(0.12))
         .draw()?;
     let tx = |p: &(f64, f64)| Some((panel.x.to_plot(p.0)?, panel.y.to_plot(p.1)?));
+    let mut labels: Vec<((i32, i32), String, RGBColor)> = Vec::new();
     for (k, s) in series.iter().enumerate() {
         let color = s.color.unwrap_or_else(|| legend.color(&s.name));
         // Earlier lines are wider, so that a line hidden under a later one with the
@@ -678,10 +819,12 @@ fn draw_lines<DB: DrawingBackend>(
                     pts.iter().copied(),
                     color.stroke_width(width),
                 ))?;
-                chart.draw_series(
-                    pts.iter()
-                        .map(|&p| Circle::new(p, width.max(3) - 1, color.filled())),
-                )?;
+                if pts.len() <= MARKERS_UP_TO {
+                    chart.draw_series(
+                        pts.iter()
+                            .map(|&p| Circle::new(p, width.max(3) - 1, color.filled())),
+                    )?;
+                }
             }
             Style::Dashed => {
                 chart.draw_series(DashedLineSeries::new(
@@ -694,6 +837,14 @@ fn draw_lines<DB: DrawingBackend>(
             Style::Markers => {
                 chart.draw_series(pts.iter().map(|&p| Circle::new(p, 5, color.filled())))?;
             }
+            Style::Labeled => {
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 6, color.filled())))?;
+                let base = area.get_base_pixel();
+                for p in &pts {
+                    let (x, y) = chart.backend_coord(p);
+                    labels.push(((x - base.0, y - base.1), s.name.clone(), color));
+                }
+            }
             Style::Plain => {
                 chart.draw_series(LineSeries::new(
                     pts.iter().copied(),
@@ -702,162 +853,7 @@ fn draw_lines<DB: DrawingBackend>(
             }
         }
     }
-    Ok(())
-}
-
-/// The colour of a heat value: white at 0, then from a light to a dark red, so that
-/// any non-zero fraction is visibly tinted; grey where nothing was measured.
-pub fn heat_color(v: f64) -> RGBColor {
-    if v.is_nan() {
-        return RGBColor(200, 200, 200);
-    }
-    if v <= 0.0 {
-        return RGBColor(255, 255, 255);
-    }
-    let t = 0.2 + 0.8 * v.min(1.0);
-    let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
-    RGBColor(lerp(254.0, 103.0), lerp(224.0, 0.0), lerp(210.0, 13.0))
-}
-
-fn draw_heat<DB: DrawingBackend>(
-    panel: &Panel,
-    heat: &Heat,
-    area: &DrawingArea<DB, Shift>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let (w, h) = area.dim_in_pixel();
-    let label_w = heat
-        .rows
-        .iter()
-        .map(|r| r.chars().count())
-        .max()
-        .unwrap_or(0) as i32
-        * 7
-        + 14;
-    let (left, top, right, bottom) = (label_w, 30, w as i32 - 12, h as i32 - 58);
-    let small = TextStyle::from((FONT, 12).into_font());
-    area.draw(&Text::new(
-        panel.title.clone(),
-        ((left + right) / 2, 6),
-        TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Top)),
-    ))?;
-    let nc = heat.columns.len().max(1) as i32;
-    let nr = heat.rows.len().max(1) as i32;
-    let cw = (right - left) as f64 / nc as f64;
-    let rh = (bottom - top) as f64 / nr as f64;
-    for (r, row) in heat.values.iter().enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            let x = left + (c as f64 * cw) as i32;
-            let y = top + (r as f64 * rh) as i32;
-            let x2 = left + ((c + 1) as f64 * cw) as i32;
-            let y2 = top + ((r + 1) as f64 * rh) as i32;
-            area.draw(&Rectangle::new([(x, y), (x2, y2)], heat_color(v).filled()))?;
-        }
-    }
-    // Thin grid lines keep rows apart where neighbours share a colour.
-    for r in 0..=nr {
-        let y = top + (r as f64 * rh) as i32;
-        area.draw(&PathElement::new(
-            vec![(left, y), (right, y)],
-            BLACK.mix(0.15),
-        ))?;
-    }
-    area.draw(&Rectangle::new(
-        [(left, top), (right, bottom)],
-        BLACK.stroke_width(1),
-    ))?;
-    for (r, label) in heat.rows.iter().enumerate() {
-        let y = top + ((r as f64 + 0.5) * rh) as i32;
-        area.draw(&Text::new(
-            label.clone(),
-            (left - 5, y),
-            small.pos(Pos::new(HPos::Right, VPos::Center)),
-        ))?;
-    }
-    // Label every column when they fit, otherwise every other one.
-    let step = if cw < 34.0 { 2 } else { 1 };
-    for (c, label) in heat.columns.iter().enumerate() {
-        if c % step != 0 {
-            continue;
-        }
-        let x = left + ((c as f64 + 0.5) * cw) as i32;
-        area.draw(&PathElement::new(vec![(x, bottom), (x, bottom + 4)], BLACK))?;
-        area.draw(&Text::new(
-            label.clone(),
-            (x, bottom + 6),
-            small.pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
-    }
-    area.draw(&Text::new(
-        panel.x.label.clone(),
-        ((left + right) / 2, bottom + 26),
-        TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top)),
-    ))?;
-    Ok(())
-}
-
-fn draw_legend<DB: DrawingBackend>(
-    legend: &Legend,
-    heat: bool,
-    area: &DrawingArea<DB, Shift>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-    let mut y = 40;
-    for (name, color, kind) in &legend.entries {
-        match kind {
-            Style::Line => {
-                area.draw(&PathElement::new(
-                    vec![(8, y), (36, y)],
-                    color.stroke_width(2),
-                ))?;
-                area.draw(&Circle::new((22, y), 3, color.filled()))?;
-            }
-            Style::Dashed => {
-                area.draw(&PathElement::new(
-                    vec![(8, y), (18, y)],
-                    color.stroke_width(2),
-                ))?;
-                area.draw(&PathElement::new(
-                    vec![(24, y), (36, y)],
-                    color.stroke_width(2),
-                ))?;
-            }
-            Style::Markers => {
-                area.draw(&Circle::new((22, y), 5, color.filled()))?;
-            }
-            Style::Plain => {
-                area.draw(&PathElement::new(
-                    vec![(8, y), (36, y)],
-                    color.stroke_width(2),
-                ))?;
-            }
-        }
-        area.draw(&Text::new(name.clone(), (42, y), style.clone()))?;
-        y += LEGEND_ROW_H as i32;
-    }
-    if heat {
-        area.draw(&Text::new("fraction of outputs", (8, y), style.clone()))?;
-        y += 16;
-        for (i, v) in [0.0, 0.001, 0.25, 0.5, 0.75, 1.0].iter().enumerate() {
-            let yy = y + i as i32 * 20;
-            area.draw(&Rectangle::new(
-                [(8, yy), (34, yy + 16)],
-                heat_color(*v).filled(),
-            ))?;
-            area.draw(&Rectangle::new([(8, yy), (34, yy + 16)], BLACK.mix(0.4)))?;
-            let text = if *v == 0.001 {
-                "> 0".to_string()
-            } else {
-                fmt_tick(*v)
-            };
-            area.draw(&Text::new(text, (42, yy + 8), style.clone()))?;
-        }
-        let yy = y + 6 * 20;
-        area.draw(&Rectangle::new(
-            [(8, yy), (34, yy + 16)],
-            heat_color(f64::NAN).filled(),
-        ))?;
-        area.draw(&Text::new("not measured", (42, yy + 8), style.clone()))?;
-    }
+    place_labels(&labels, area)?;
     Ok(())
 }
 

@@ -625,7 +625,9 @@ fn throughput_and_training_sections_render_with_their_plots() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
     for name in [
-        "throughput_throughput_vs_n",
+        "throughput_throughput_softmax",
+        "throughput_ratio_to_candle",
+        "throughput_ratio_to_memcpy",
         "throughput_accuracy_vs_throughput",
         "throughput_hsoftmax_cost",
         "training_loss_curves",

@@ -481,7 +481,7 @@ pub(super) fn c18(cx: &Ctx) -> Result<Finding, HarnessError> {
         tested: "throughput of sigmoid, hard sigmoid and relu (f32, one thread) and hard sigmoid's error; not the operation count".into(),
         evidence,
         figure: format!(
-            "plots/{}_throughput_vs_n.svg",
+            "plots/{}_throughput_sigmoid.svg",
             r.scenario
                 .get("name")
                 .and_then(|v| v.as_str())

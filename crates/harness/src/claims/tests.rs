@@ -298,7 +298,7 @@ fn throughput_claims_without_and_with_timing() {
     let f = run_one(c18, &dir);
     // Slower than relu, hard sigmoid cheaper, but a coarse approximation.
     assert_eq!(f.verdict, Verdict::HoldsWithCaveats, "{}", f.evidence);
-    assert_eq!(f.figure, "plots/throughput_throughput_vs_n.svg");
+    assert_eq!(f.figure, "plots/throughput_throughput_sigmoid.svg");
 }
 
 #[test]

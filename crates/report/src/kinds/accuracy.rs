@@ -308,6 +308,7 @@ pub fn ulp_figure(name: &str, rows: &[AccuracyRecord], by_temperature: bool) -> 
         ));
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: if by_temperature {
             format!("{}: error in ULPs against the temperature", base(name))
@@ -400,6 +401,7 @@ pub fn support_figure(
         });
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: format!(
             "{}: support size against the {} (n = {}, {} rows)",

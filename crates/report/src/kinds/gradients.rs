@@ -347,6 +347,7 @@ pub fn norm_figure(name: &str, rows: &[GradientRecord], all: &[VariantFacts]) ->
         ));
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: format!(
             "{}: gradient norm against the logit scale",

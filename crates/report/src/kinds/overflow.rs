@@ -231,6 +231,8 @@ pub fn map_figure(name: &str, records: &[OverflowRecord]) -> Figure {
             x: Axis::log("logit scale (×)"),
             y: Axis::linear("variant"),
             content: Content::Heat(Heat {
+                scale: crate::plot::HeatScale::Fraction,
+                cell_values: false,
                 columns: scales.iter().map(|x| fmt(*x)).collect(),
                 rows: variants.clone(),
                 values,
@@ -239,6 +241,7 @@ pub fn map_figure(name: &str, records: &[OverflowRecord]) -> Figure {
         });
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: format!(
             "{}: fraction of outputs non-finite where the exact value is finite",

@@ -11,8 +11,9 @@ use softmax_lab_results::Table;
 use super::{and_list, code, plain, Ctx, Loaded, Rendered};
 use crate::data::{dtype_order, fmt, max_nan};
 use crate::doc::{t, Block};
-use crate::plot::{Axis, Content, Figure, Panel, Series, Style, REFERENCE};
-use plotters::style::RGBColor;
+use crate::plot::{Axis, Content, Figure, Panel, Series, Style};
+
+pub mod figures;
 
 /// Read the main throughput table (tables written before the `isa` column read it
 /// as "", the default the record declares).
@@ -65,101 +66,6 @@ fn main_dtype(rows: &[ThroughputRecord]) -> String {
         "f32".into()
     } else {
         rows.first().map(dtype).unwrap_or_default()
-    }
-}
-
-/// Elements per second against the row length: one row of panels per function
-/// (softmax, log-softmax, sigmoid, ...), one column per dtype and direction, at the
-/// fewest threads measured; the memory copy and relu (dashed) in every panel.
-pub fn throughput_figure(name: &str, rows: &[ThroughputRecord]) -> Figure {
-    let dtypes = dtype_order(distinct(rows.iter().map(dtype)));
-    let dirs = distinct(rows.iter().map(direction));
-    let functions = distinct(
-        rows.iter()
-            .filter(|r| !is_reference(r))
-            .map(|r| r.function.clone()),
-    );
-    let threads = min_threads(rows);
-    let mut panels = Vec::new();
-    let mut skipped = 0;
-    let mut columns = 0;
-    for f in &functions {
-        columns = 0;
-        for dir in &dirs {
-            for d in &dtypes {
-                let mut series = Vec::new();
-                for v in distinct(rows.iter().map(|r| r.variant.clone())) {
-                    let mut pts: Vec<&ThroughputRecord> = rows
-                        .iter()
-                        .filter(|r| {
-                            r.variant == v
-                                && &dtype(r) == d
-                                && &direction(r) == dir
-                                && r.threads as f64 == threads
-                                && (is_reference(r) || &r.function == f)
-                        })
-                        .collect();
-                    if pts.is_empty() {
-                        continue;
-                    }
-                    pts.sort_by_key(|r| r.n);
-                    skipped += pts
-                        .iter()
-                        .filter(|r| !(r.elems_per_s.is_finite() && r.elems_per_s > 0.0))
-                        .count();
-                    let line = Series::line(
-                        &v,
-                        pts.iter().map(|r| (r.n as f64, r.elems_per_s)).collect(),
-                    );
-                    let s = if v == "memcpy" {
-                        line.styled(Style::Dashed).colored(REFERENCE)
-                    } else if v == "copy_loop" {
-                        line.styled(Style::Dashed).colored(RGBColor(90, 90, 200))
-                    } else if v == "relu" {
-                        line.styled(Style::Dashed).colored(RGBColor(150, 150, 150))
-                    } else {
-                        line.with_band(
-                            pts.iter()
-                                .map(|r| {
-                                    (r.n as f64, r.elems_per_s_ci95_low, r.elems_per_s_ci95_high)
-                                })
-                                .collect(),
-                        )
-                    };
-                    series.push(s);
-                }
-                // References first, so that the variants are drawn over them.
-                series.sort_by_key(|s| s.style != Style::Dashed);
-                columns += 1;
-                panels.push(Panel {
-                    title: format!("{f}, {d}, {dir}"),
-                    x: Axis::log("row length n (elements)"),
-                    y: Axis::log("throughput (elements/s)"),
-                    content: Content::Lines(series),
-                });
-            }
-        }
-    }
-    let mut notes = vec![format!(
-        "{} thread(s); median of timed samples, band: 95% CI; memcpy (dashed black: the C \
-         library's copy; dashed blue: a vector copy loop) reads and writes each element once; \
-         ratios to memcpy divide by the faster of the two; relu (dashed grey) is the cheapest activation.",
-        fmt(threads)
-    )];
-    if skipped > 0 {
-        notes.push(format!(
-            "Not drawn: {skipped} points with no positive finite throughput."
-        ));
-    }
-    Figure {
-        name: name.to_string(),
-        title: format!(
-            "{}: throughput against row length",
-            name.trim_end_matches("_throughput_vs_n")
-        ),
-        columns: columns.max(1),
-        panels,
-        notes,
     }
 }
 
@@ -239,6 +145,7 @@ pub fn accuracy_vs_throughput(
         ));
     }
     Some(Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: format!(
             "{}: accuracy against throughput",
@@ -317,6 +224,7 @@ pub fn hsoftmax_figure(name: &str, rows: &[HsoftmaxRecord]) -> Figure {
         });
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: format!(
             "{}: hierarchical against full softmax, cost per target",
@@ -353,6 +261,7 @@ pub fn sharded_figure(name: &str, rows: &[ShardedRecord]) -> Figure {
         });
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: format!("{}: sharded softmax", name.trim_end_matches("_sharded")),
         columns: panels.len().clamp(1, 4),
@@ -481,11 +390,45 @@ pub fn findings(
     s
 }
 
-/// The summary table: every variant at the largest row length.
+/// The rows of the summary table that carry a finding, at the largest row length
+/// in the main dtype: per function, direction and threads the fastest of the
+/// project's variants, the candle op it is compared with, and the memory copies.
+pub fn finding_rows(rows: &[ThroughputRecord]) -> Vec<&ThroughputRecord> {
+    let nmax = rows.iter().map(|r| r.n).max();
+    let d = main_dtype(rows);
+    let at: Vec<&ThroughputRecord> = rows
+        .iter()
+        .filter(|r| Some(r.n) == nmax && dtype(r) == d)
+        .collect();
+    let mut keep: Vec<&ThroughputRecord> = Vec::new();
+    for r in &at {
+        let peers = at.iter().filter(|o| {
+            o.function == r.function
+                && o.direction == r.direction
+                && o.threads == r.threads
+                && o.in_cache == r.in_cache
+                && !is_reference(o)
+                && o.family != "candle"
+        });
+        let fastest = peers.max_by(|a, b| a.elems_per_s.total_cmp(&b.elems_per_s));
+        let carries = match fastest {
+            _ if r.function == "copy" => true,
+            Some(f) if std::ptr::eq(*f, *r) => true,
+            Some(f) => r.family == "candle" && r.variant == f.candle_variant,
+            None => false,
+        };
+        if carries {
+            keep.push(r);
+        }
+    }
+    keep
+}
+
+/// The summary table: the rows of [`finding_rows`], and how many of all there are.
 pub fn summary(rows: &[ThroughputRecord]) -> Block {
     let mut out = Vec::new();
     let nmax = rows.iter().map(|r| r.n).max();
-    let mut at: Vec<&ThroughputRecord> = rows.iter().filter(|r| Some(r.n) == nmax).collect();
+    let mut at = finding_rows(rows);
     let dt = dtype_order(distinct(rows.iter().map(dtype)));
     at.sort_by(|a, b| {
         let pos = |d: &str| dt.iter().position(|x| x == d);
@@ -566,11 +509,33 @@ pub fn render(l: &Loaded, ctx: &Ctx) -> Result<Rendered, String> {
     let sharded_rows = sharded.map(parse_sharded).transpose()?;
     out.findings = t(findings(&rows, hs_rows.as_deref(), sharded_rows.as_deref()));
     if !rows.is_empty() {
+        let shown = finding_rows(&rows).len();
+        out.blocks.push(Block::Para(t(format!(
+            "The table shows {shown} of the {} rows: at the largest row length in {}, per \
+             function, direction and thread count the fastest variant, the candle op it is \
+             compared with and the memory copies. Every row is in {}; the heat maps below \
+             give every variant's ratios in every dtype.",
+            rows.len(),
+            main_dtype(&rows),
+            l.csv_name("throughput")
+        ))));
         out.blocks.push(summary(&rows));
-        out.figures.push((
-            throughput_figure(&format!("{}_throughput_vs_n", l.name), &rows),
-            "Throughput against row length, with the memory copy and candle.".into(),
-        ));
+        out.figures.extend(figures::group_figures(&l.name, &rows));
+        for (ratio, caption) in [
+            (
+                figures::Ratio::Candle,
+                "Throughput relative to candle per variant and dtype (values in the cells).",
+            ),
+            (
+                figures::Ratio::Memcpy,
+                "Throughput relative to the memory copy per variant and dtype (values in the \
+                 cells).",
+            ),
+        ] {
+            if let Some(f) = figures::ratio_heat(&l.name, &rows, ratio) {
+                out.figures.push((f, caption.into()));
+            }
+        }
         let acc: Vec<AccuracyRecord> = ctx
             .of_kind("accuracy")
             .filter_map(|a| {
@@ -692,12 +657,21 @@ pub(crate) mod tests {
         );
         assert!(s.contains("online 3× candle_softmax"), "{s}");
         assert!(s.contains("relative to relu: sigmoid 3×"), "{s}");
-        let f = throughput_figure("throughput_throughput_vs_n", &rows);
-        // Softmax, then sigmoid; each with memcpy and relu.
-        assert_eq!(f.panels.len(), 2);
-        assert_eq!(f.panels[0].title, "softmax, f32, forward");
-        match &f.panels[0].content {
-            Content::Lines(s) => assert_eq!(s.len(), 5),
+        let f = figures::group_figures("throughput", &rows);
+        // Softmax, then sigmoid; each with the copy line (relu is in the tables).
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].0.panels[0].title, "f32, forward");
+        match &f[0].0.panels[0].content {
+            Content::Lines(s) => assert_eq!(s.len(), 4),
+            Content::Heat(_) => panic!("lines expected"),
+        }
+        // Sigmoids are drawn with relu, the activation they are weighed against.
+        assert_eq!(f[1].0.name, "throughput_throughput_sigmoid");
+        match &f[1].0.panels[0].content {
+            Content::Lines(s) => assert_eq!(
+                s.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+                ["memory copy", "relu", "sigmoid"]
+            ),
             Content::Heat(_) => panic!("lines expected"),
         }
     }

@@ -163,6 +163,7 @@ pub fn curve_figure(
         notes.push(format!("Not drawn: {skipped} non-finite values."));
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: title.to_string(),
         columns: panels.len().clamp(1, 4),
@@ -201,6 +202,7 @@ pub fn reliability_figure(name: &str, title: &str, rows: &[ReliabilityRecord]) -
         });
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: title.to_string(),
         columns: panels.len().clamp(1, 4),
@@ -239,6 +241,7 @@ pub fn prob_sums_figure(name: &str, title: &str, rows: &[ProbSumRecord]) -> Figu
         });
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: title.to_string(),
         columns: panels.len().clamp(1, 4),
@@ -306,8 +309,13 @@ pub fn summary(table: &[TrainingRecord], split: Option<&str>) -> Block {
     Block::Table { headers, rows: out }
 }
 
+/// How many significant head comparisons the findings cite and the index shows
+/// (smallest p first); the CSV has all of them.
+pub const CITED: usize = 12;
+
 /// The findings: the best head per data set × model at the final epoch, sigmoid
-/// probability sums above one, and the significant comparisons.
+/// probability sums above one, and the significant comparisons (the [`CITED`] with
+/// the smallest p).
 pub fn findings(
     table: &[TrainingRecord],
     split: Option<&str>,
@@ -364,9 +372,12 @@ pub fn findings(
         );
     }
     if let Some(cmp) = comparisons {
-        let sig: Vec<String> = cmp
-            .iter()
-            .filter(|r| r.p_value < 0.05)
+        let mut sig: Vec<&ComparisonRecord> = cmp.iter().filter(|r| r.p_value < 0.05).collect();
+        let significant = sig.len();
+        sig.sort_by(|a, b| a.p_value.total_cmp(&b.p_value));
+        let sig: Vec<String> = sig
+            .into_iter()
+            .take(CITED)
             .map(|r| {
                 format!(
                     "{}: {} {} vs {}: difference {} (p = {})",
@@ -386,9 +397,14 @@ pub fn findings(
             )
         } else {
             format!(
-                " Differences at p < 0.05 ({} of {} comparisons): {}.",
-                sig.len(),
+                " Differences at p < 0.05 ({} of {} comparisons){}: {}.",
+                significant,
                 cmp.len(),
+                if significant > sig.len() {
+                    format!("; the {} with the smallest p", sig.len())
+                } else {
+                    String::new()
+                },
                 sig.join("; ")
             )
         };
@@ -434,7 +450,24 @@ pub fn render(l: &Loaded) -> Result<Rendered, String> {
     out.blocks.push(summary(&main, eval.as_deref()));
     if let Some(c) = comparisons {
         out.blocks.push(Block::Heading("Head comparisons".into()));
-        out.blocks.push(super::raw_table(c, 200));
+        // Only the comparisons the findings cite (p < 0.05); all are in the CSV.
+        let mut cited = c.clone();
+        if let Some(p) = c.column("p_value") {
+            cited.rows.retain(|r| crate::data::num(r, p) < 0.05);
+            cited
+                .rows
+                .sort_by(|a, b| crate::data::num(a, p).total_cmp(&crate::data::num(b, p)));
+            let significant = cited.rows.len();
+            cited.rows.truncate(CITED);
+            out.blocks.push(Block::Para(t(format!(
+                "Shown: the {} comparisons the findings cite ({significant} of the {} differ \
+                 at p < 0.05; those with the smallest p); every comparison is in {}.",
+                cited.rows.len(),
+                c.rows.len(),
+                l.csv_name(&c.name)
+            ))));
+        }
+        out.blocks.push(super::raw_table(&cited, 200));
     }
     let n = &l.name;
     out.figures.push((

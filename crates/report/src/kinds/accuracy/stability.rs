@@ -183,6 +183,7 @@ pub fn side_by_side(
         }
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: "Error in ULPs (left) and error over the conditioning κ·u (right)".into(),
         columns: 2,
@@ -256,6 +257,7 @@ pub fn growth_figure(name: &str, rows: &[AccuracyRecord]) -> Figure {
         }
     }
     Figure {
+        layout: crate::plot::Layout::Grid,
         name: name.to_string(),
         title: "Sum to one and max error against the row length: the summation order of the \
                 normaliser"
