@@ -563,7 +563,7 @@ pub(super) fn c03(cx: &Ctx) -> Result<Finding, HarnessError> {
                 if exact_d[k] {
                     ident.push(dd);
                     let s = exact_user.round_to(f);
-                    if qk == 0.0 && s != 0.0 && !(flush_at >= d[k]) {
+                    if qk == 0.0 && s != 0.0 && (flush_at.is_nan() || d[k] > flush_at) {
                         (flush_at, flush_sigma) = (d[k], s);
                     }
                 }
