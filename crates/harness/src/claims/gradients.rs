@@ -454,7 +454,7 @@ impl C06Row {
 
     /// Whether the chained parts fail here (beyond the tolerance, or not finite).
     fn chained_fails(&self) -> bool {
-        self.chained_nonfinite > 0.0 || !(self.chained <= self.tol())
+        self.chained_nonfinite > 0.0 || self.chained.is_nan() || self.chained > self.tol()
     }
 }
 

@@ -126,7 +126,7 @@ fn r03(dtype: DType, variant: &str, identity: (f64, f64), user: f64) -> C03Row {
 #[test]
 fn c03_rule_every_verdict() {
     let ours = r03(DType::F32, "sigmoid", (1.0, 0.0), 1.0);
-    let (v, e) = decide_c03(&[ours.clone()]);
+    let (v, e) = decide_c03(std::slice::from_ref(&ours));
     assert_eq!(v, Verdict::Holds, "{e}");
     // The user's rounding of a − b: a caveat, with the shift it explains.
     let bf16 = r03(DType::BF16, "sigmoid", (1.0, 0.0), 51.0);
