@@ -238,3 +238,43 @@ fn a_folder_mixing_two_runs_of_a_scenario_is_refused_and_leftovers_are_cleaned()
     assert_eq!(code, 0, "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_bad_claim_statement_exits_2_naming_its_place() {
+    let dir = scratch("claims");
+    let shipped = include_str!("../../../scenarios/claims.toml");
+    // A claim table without its `measurement`: serde names the field, located.
+    let bad = shipped.replacen(
+        "measurement = \"sum of per-class sigmoids on random logits\"\n",
+        "",
+        1,
+    );
+    std::fs::write(dir.join("claims.toml"), &bad).unwrap_or_else(|e| panic!("{e}"));
+    let (code, stdout, stderr) = run_in(&dir, &["validate", "claims.toml"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stdout, "");
+    let at = bad.find("id = \"C02\"").unwrap_or(0);
+    let line = bad[..at].matches('\n').count();
+    assert!(
+        stderr.starts_with(&format!("error: claims.toml:{line}:")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("missing field `measurement`"), "{stderr}");
+    // An unknown id: at the id, with the ids expected.
+    let bad = shipped.replacen("id = \"C20\"", "id = \"C2O\"", 1);
+    std::fs::write(dir.join("claims.toml"), &bad).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, stderr) = run_in(&dir, &["run", "--quick", "claims.toml"]);
+    assert_eq!(code, 2, "{stderr}");
+    let line = bad[..bad.find("\"C2O\"").unwrap_or(0)]
+        .matches('\n')
+        .count()
+        + 1;
+    assert!(
+        stderr.starts_with(&format!(
+            "error: claims.toml:{line}:6: unknown claim id 'C2O': expected one of C01, C02,"
+        )),
+        "{stderr}"
+    );
+    assert!(!dir.join("reports").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

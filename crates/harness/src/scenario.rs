@@ -28,7 +28,8 @@
 //!   does not take it is an error naming the kinds that do (it would silently do
 //!   nothing): each kind lists its fields
 //!   ([`MeasurementKind::fields`](crate::kinds::MeasurementKind::fields)); a claims
-//!   scenario takes nothing but its name, description and seed.
+//!   scenario takes its name, description, seed and the claim statements
+//!   (`[[claims]]`, one table per claim the ledger decides).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,9 @@ pub struct Scenario {
     pub throughput: Option<ThroughputSpec>,
     /// Training: the study to run.
     pub training: Option<softmax_lab_training::Spec>,
+    /// Claims: the statements put to the test, in the ledger's order (empty for
+    /// the other kinds).
+    pub claims: Vec<crate::claims::ClaimStatement>,
     /// Whether this is the `--quick` form.
     pub quick: bool,
     /// Accuracy and overflow: each variant call runs with flush-to-zero and
@@ -176,6 +180,7 @@ pub(crate) struct RawScenario {
     pub(crate) flush_subnormals: Option<S<bool>>,
     pub(crate) throughput: Option<S<crate::kinds::throughput::RawThroughput>>,
     pub(crate) training: Option<softmax_lab_training::RawSpec>,
+    pub(crate) claims: Option<S<Vec<S<crate::kinds::claims::RawClaim>>>>,
     pub(crate) quick: Option<RawQuick>,
 }
 
@@ -205,6 +210,11 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The text of the file.
+    pub(crate) fn text(&self) -> &str {
+        self.text
+    }
+
     /// An error at `span` of the file.
     pub(crate) fn err(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
         let (line, column) = line_column(self.text, span.start);
@@ -377,6 +387,7 @@ pub fn parse_with_limits(
         tiny_grad_threshold: 0.0,
         throughput: None,
         training: None,
+        claims: Vec::new(),
         quick: false,
         flush_subnormals: false,
     };
@@ -433,6 +444,7 @@ fn field_span(raw: &RawScenario, field: Field) -> Option<Range<usize>> {
         Field::Sweep => raw.sweep.as_ref().map(sweep_span),
         Field::Throughput => raw.throughput.as_ref().map(|v| v.span()),
         Field::Training => raw.training.as_ref().map(|_| raw.kind.span()),
+        Field::Claims => raw.claims.as_ref().map(|v| v.span()),
         Field::Quick => q.map(quick_span),
         Field::QuickThroughput => q
             .filter(|q| {
@@ -746,7 +758,7 @@ fn check_memory(
     ))
 }
 
-/// The largest scenario file read, bytes: the shipped ones are under 4 KiB; a
+/// The largest scenario file read, bytes: the shipped ones are under 8 KiB; a
 /// larger file is refused before it is read (parsing costs tens of times its size).
 pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
 

@@ -1,5 +1,6 @@
-//! The claims ledger: each claim C01–C20 of the study's claims list gets a verdict
-//! — holds, holds with caveats, does not hold, not tested here — computed from
+//! The claims ledger: each claim C01–C20 of the study's claims list (stated in
+//! the claims scenario, `scenarios/claims.toml`) gets a verdict — holds, holds
+//! with caveats, does not hold, inconclusive, not tested here — computed from
 //! measurements, never typed in. Most claims are measured here, directly: the
 //! registry's variants in f16, bf16, f32 and f64 against the double-double
 //! reference (`softmax_lab_core::reference`), with the error measures of
@@ -26,8 +27,12 @@
 //! `numerics` (C01–C03, C09, C10), `stability` (C07, C08, C20), `gradients`
 //! (C04–C06), `sparsity` (C13–C15: sparsity and temperature), `cost` (C16–C18, from
 //! the throughput results) and `training` (C11, C12, C19, from the training
-//! results). Adding a claim: its function in a topic file, its line in [`CLAIMS`]
-//! and `CLAIM_FNS`, its synthetic test in `tests.rs`.
+//! results). Each claim is measure → decide: its function measures into a small
+//! struct of numbers, and a pure `decide` function of that struct returns the
+//! verdict and the evidence sentence, so that tests can feed it synthetic numbers
+//! for every verdict it can print. Adding a claim: its function in a topic file,
+//! its line in `CLAIM_FNS`, its `[[claims]]` table (statement and deciding
+//! measurement) in `scenarios/claims.toml`, and its synthetic tests.
 //!
 //! Not here: the training itself, timing (read from the throughput results), plots.
 
@@ -53,30 +58,23 @@ use crate::scenario::{Dist, Scenario};
 use crate::stats::{fraction, median, summarize};
 use crate::HarnessError;
 
-/// The claims put to the test: id and statement, as the study's claims list
-/// restates them.
-pub const CLAIMS: [(&str, &str); 20] = [
-    ("C01", "Softmax outputs form a distribution: each in (0,1) and they sum to exactly 1."),
-    ("C02", "Sigmoid outputs are independent; their sum over classes is not 1."),
-    ("C03", "For two classes, softmax([a,b])[0] equals sigmoid(a−b)."),
-    ("C04", "Sigmoid's derivative is at most 0.25 (at 0) and vanishes for large abs(x); beyond about ±5 it saturates."),
-    ("C05", "Softmax has healthy gradients in every region (unlike sigmoid)."),
-    ("C06", "Softmax + cross-entropy has gradient p − y, cleaner than either part alone."),
-    ("C07", "exp of large logits overflows (e.g. [1000,1001,1002]); subtracting the max leaves the result unchanged and prevents it."),
-    ("C08", "log(softmax(x)) loses precision; compute log-probabilities from logits directly (log-sum-exp)."),
-    ("C09", "softmax([2.0, 1.0, 0.1]) ≈ [0.7, 0.24, 0.06]."),
-    ("C10", "softmax([-20, 10, 30]) = [1.9287e-22, 2.0612e-09, 1.0]."),
-    ("C11", "Independent sigmoids on mutually exclusive classes can give probabilities that sum above 1 (e.g. 0.9, 0.9, 0.9)."),
-    ("C12", "For binary tasks, a 2-output softmax trains more stably than a 1-output sigmoid."),
-    ("C13", "Softmax's tiny probabilities are never exactly zero; it is never sparse."),
-    ("C14", "Softmax amplifies differences and suppresses non-maximal classes; temperature T→0 gives one-hot, T→∞ uniform."),
-    ("C15", "Sparsemax gives exact zeros; Gumbel-softmax gives a differentiable near-one-hot sample."),
-    ("C16", "Hierarchical softmax makes huge output vocabularies cheap (log V instead of V)."),
-    ("C17", "Softmax needs a global synchronisation across shards; sigmoid can be computed independently."),
-    ("C18", "Sigmoid is more expensive than ReLU (about 4 operations vs 1); hard sigmoid is a cheaper approximation."),
-    ("C19", "Scaling inputs to about [-2, 2] keeps sigmoid in its non-saturated region and speeds training."),
-    ("C20", "The textbook \"interview\" softmax that subtracts the max in place is safe to use."),
-];
+/// One claim put to the test, as the claims scenario states it (`[[claims]]` in
+/// `scenarios/claims.toml`): the ledger's `statement` column comes from here.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClaimStatement {
+    /// The claim's id, `C01` … `C20`.
+    pub id: String,
+    /// The claim, as the study's claims list restates it.
+    pub statement: String,
+    /// The measurement that decides it (documentation, kept with the results).
+    pub measurement: String,
+}
+
+/// The ids of the claims the ledger decides, in its order (the ids a claims
+/// scenario must state).
+pub fn claim_ids() -> Vec<&'static str> {
+    CLAIM_FNS.iter().map(|(id, _)| *id).collect()
+}
 
 // ---------------------------------------------------------------------------------
 // Thresholds of the verdicts.
@@ -104,8 +102,18 @@ const GRAD_TOL_U: f64 = 16.0;
 /// of the logits whatever their size); the truncation error is about h² ≈ 1e-12.
 const FD_STEP: f64 = 1e-6;
 /// C06: finite differences agree with p − y when the largest absolute difference is
-/// below this (a million times the truncation error: anything larger is a wrong formula).
+/// below this (a million times the truncation error: anything larger is a wrong
+/// formula), plus their rounding floor on the row (see `gradients::fd_tolerance`).
 const FD_TOL: f64 = 1e-6;
+/// C07: the max-shifted result is "unchanged" componentwise when every output is
+/// within 4 ulps of the exact softmax of the (rounded) input: the roundings of
+/// its subtract, exp, sum and divide.
+const UNCHANGED_ULPS: f64 = 4.0;
+/// C07: a componentwise backward-stable softmax has relative error at most
+/// (c·n·κ + 1)·u (Blanchard, Higham & Higham 2021; see
+/// `softmax_lab_core::conditioning`); error/(κu) above 2·n is more than the
+/// problem's conditioning explains (the accuracy tables measure at most 0.2·n).
+const KAPPA_FACTOR_PER_N: f64 = 2.0;
 /// C08: log_of_softmax "loses precision" when its worst error is at least ten
 /// times log_softmax's (one ulp or more) at some scale, or it turns finite exact
 /// values into −inf.
@@ -181,11 +189,20 @@ pub fn measure(
     };
     let mut main = Vec::new();
     let mut evidence = Vec::new();
-    for (&(id, statement), f) in CLAIMS.iter().zip(CLAIM_FNS) {
+    for (id, f) in CLAIM_FNS {
+        // The scenario's parser checked that every id is stated exactly once.
+        let statement =
+            s.claims
+                .iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| HarnessError::Training {
+                    scenario: s.name.clone(),
+                    message: format!("the scenario states no claim {id} (no [[claims]] table)"),
+                })?;
         let finding = f(&cx)?;
         main.push(ClaimRecord {
             claim: id.into(),
-            statement: statement.into(),
+            statement: statement.statement.clone(),
             verdict: finding.verdict.name().into(),
             tested: finding.tested,
             evidence: finding.evidence,
@@ -199,9 +216,29 @@ pub fn measure(
 
 type ClaimFn = fn(&Ctx) -> Result<Finding, HarnessError>;
 
-const CLAIM_FNS: [ClaimFn; 20] = [
-    c01, c02, c03, c04, c05, c06, c07, c08, c09, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19,
-    c20,
+/// Each claim's id and the function that measures and decides it, in the
+/// ledger's order.
+const CLAIM_FNS: [(&str, ClaimFn); 20] = [
+    ("C01", c01),
+    ("C02", c02),
+    ("C03", c03),
+    ("C04", c04),
+    ("C05", c05),
+    ("C06", c06),
+    ("C07", c07),
+    ("C08", c08),
+    ("C09", c09),
+    ("C10", c10),
+    ("C11", c11),
+    ("C12", c12),
+    ("C13", c13),
+    ("C14", c14),
+    ("C15", c15),
+    ("C16", c16),
+    ("C17", c17),
+    ("C18", c18),
+    ("C19", c19),
+    ("C20", c20),
 ];
 
 // ---------------------------------------------------------------------------------
@@ -465,6 +502,12 @@ mod sparsity;
 mod stability;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_gradients;
+#[cfg(test)]
+mod tests_numerics;
+#[cfg(test)]
+mod tests_stability;
 mod training;
 
 use cost::{c16, c17, c18};

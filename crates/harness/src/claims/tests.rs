@@ -5,14 +5,17 @@ use crate::results::records::{ComparisonRecord, ThroughputRecord};
 use crate::results::Results;
 use softmax_lab_core::Direction;
 
-const SCENARIO: &str = "name = \"claims\"\ndescription = \"test\"\nkind = \"claims\"\nseed = 7\n";
+/// The shipped claims scenario (its statements included), with the seed the tests use.
+pub(super) fn scenario_text() -> String {
+    include_str!("../../../../scenarios/claims.toml").replace("seed = 20240611", "seed = 7")
+}
 
 fn registry() -> Registry {
     softmax_lab_variants::registry()
 }
 
 fn scenario(quick: bool) -> Scenario {
-    let file = crate::scenario::parse(Path::new("claims.toml"), SCENARIO, &registry());
+    let file = crate::scenario::parse(Path::new("claims.toml"), &scenario_text(), &registry());
     match file {
         Ok(f) => f.pick(quick).clone(),
         Err(e) => panic!("the claims scenario does not parse: {e}"),
@@ -20,7 +23,7 @@ fn scenario(quick: bool) -> Scenario {
 }
 
 /// A scratch results folder of its own per test.
-fn scratch(name: &str) -> std::path::PathBuf {
+pub(super) fn scratch(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("softmax_lab_claims_{name}_{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d)
@@ -29,7 +32,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
     d
 }
 
-fn run_one(f: ClaimFn, dir: &Path) -> Finding {
+pub(super) fn run_one(f: ClaimFn, dir: &Path) -> Finding {
     let (s, r) = (scenario(true), registry());
     let cx = Ctx {
         s: &s,
@@ -42,7 +45,7 @@ fn run_one(f: ClaimFn, dir: &Path) -> Finding {
     }
 }
 
-fn column_f64(t: &Table, name: &str) -> Vec<f64> {
+pub(super) fn column_f64(t: &Table, name: &str) -> Vec<f64> {
     let i = t.column(name).unwrap_or(usize::MAX);
     t.rows
         .iter()
@@ -105,7 +108,9 @@ fn interview_softmax_mutates_its_input() {
     interview_softmax(&mut w);
     assert_ne!(w[0] + 1e4, 1e-3);
     let f = run_one(c20, &scratch("c20"));
-    assert_eq!(f.verdict, Verdict::DoesNotHold);
+    // Numerically safe; the overwritten buffer is a caveat (issue 14: the verdict
+    // answers "numerically safe", the aliasing hazard is a separate finding).
+    assert_eq!(f.verdict, Verdict::HoldsWithCaveats, "{}", f.evidence);
     let changed = column_f64(&f.tables[0], "changed_fraction");
     assert!(changed.iter().all(|&c| c > 0.9), "{changed:?}");
 }
@@ -149,7 +154,9 @@ fn c04_sigmoid_derivative_peak_and_tails() {
 #[test]
 fn c03_and_c07_verdicts() {
     let f = run_one(c07, &scratch("c07"));
-    assert_eq!(f.verdict, Verdict::Holds, "{}", f.evidence);
+    // Normwise within its bound, componentwise tens of ulps (explained by the
+    // conditioning): holds with caveats since issue 14.
+    assert_eq!(f.verdict, Verdict::HoldsWithCaveats, "{}", f.evidence);
     let t = &f.tables[0];
     let naive = column_f64(t, "naive_nonfinite_fraction");
     // The example overflows in every dtype: exp(1000) > f64::MAX.
@@ -333,7 +340,7 @@ fn the_whole_ledger_in_quick_form() {
     assert_eq!(verdict("C05"), "does not hold");
     assert_eq!(verdict("C09"), "does not hold");
     assert_eq!(verdict("C11"), "not tested here");
-    assert_eq!(verdict("C20"), "does not hold");
+    assert_eq!(verdict("C20"), "holds with caveats");
     // Every linked evidence table is among the tables returned.
     for r in &main.rows {
         if let Value::Text(fig) = &r[5] {

@@ -157,11 +157,13 @@ pub enum Field {
     TinyGradThreshold,
     /// `flush_subnormals`.
     FlushSubnormals,
+    /// `[[claims]]`: the claim statements of a claims scenario.
+    Claims,
 }
 
 impl Field {
     /// Every field, in the order a file is checked.
-    pub const ALL: [Field; 14] = [
+    pub const ALL: [Field; 15] = [
         Field::Variants,
         Field::Families,
         Field::Dtypes,
@@ -176,6 +178,7 @@ impl Field {
         Field::QuickRows,
         Field::TinyGradThreshold,
         Field::FlushSubnormals,
+        Field::Claims,
     ];
 
     /// The field as errors name it.
@@ -198,6 +201,7 @@ impl Field {
             Field::QuickRows => "quick.rows/quick.sweep",
             Field::TinyGradThreshold => "tiny_grad_threshold",
             Field::FlushSubnormals => "flush_subnormals",
+            Field::Claims => "[[claims]]",
         }
     }
 
@@ -216,7 +220,7 @@ impl Field {
                 kind.quick_form()
             ),
             // Single scalar fields of one or two kinds.
-            Field::TinyGradThreshold | Field::FlushSubnormals => {
+            Field::TinyGradThreshold | Field::FlushSubnormals | Field::Claims => {
                 let quoted: Vec<String> = takers.iter().map(|k| format!("\"{k}\"")).collect();
                 format!(
                     "`{}` applies only to kind = {}, not \"{name}\"",
