@@ -34,7 +34,8 @@
 //! `cargo run --release -p softmax-lab-simd --example exp_exhaustive` (all 2^32
 //! patterns, worst case re-measured against the double-double reference), is
 //! 0.987 ulp on the AVX2 + FMA path (at x = −59.944) and 0.957 ulp on the
-//! portable path (at x = −59.903), about 0.4% of all 2^32 results not
+//! portable path (at x = −59.903); the AVX-512 path computes the AVX2 path's
+//! bits (tested) — its own exhaustive figure is in the crate's `README.md`, about 0.4% of all 2^32 results not
 //! correctly rounded; ~50 s per path on two cores. (q's evaluation order
 //! matters at that level: a full Estrin scheme measured 1.005 ulp.) A sampled test (10^6 seeded
 //! inputs) asserts <= 1 ulp on every path, so the
@@ -60,22 +61,59 @@
 //! `vdivps` (a reciprocal estimate plus a Newton correction was not faster).
 //! `examples/profile.rs` runs one variant in a loop for `perf`.
 //!
-//! Dispatch ([`Isa`]): the AVX2 + FMA + F16C path when `is_x86_feature_detected!`
-//! finds all three (checked once, cached), otherwise the portable path (8-lane
-//! array loops that compile to SSE2 on x86_64 and to whatever the target has
-//! elsewhere); `SOFTMAX_LAB_SIMD=portable` forces the portable one. The kernels
-//! are written once against a small vector trait; a path is one type
-//! implementing it plus one `Isa` arm, so an AVX-512 path (16 lanes) is one more
-//! module — not shipped because no machine with AVX-512 was available to test it.
-//! The layer (paths, f32 and f64 vector tokens, the `#[target_feature]` entry
-//! point) is public as [`isa`], so that `stable_wide`'s f64 kernel (crate
-//! `stable`) runs on the same paths, chosen by the same environment variable.
+//! Why `two_pass` is the slowest softmax here (issue 16 item 4), counted from
+//! the kernels: per vector, its first pass does the exponent-extended exp (a
+//! three-constant reduction and the polynomial, ~15 operations), the range and
+//! −inf checks (~8) and the rescale of each term to the block's exponent
+//! (`pow2_of`: subtract, clamp, float→int, shift, add, then an FMA: ~7), ~30
+//! operations; its second pass repeats the exp and scales by 2^(k − K) with two
+//! exact multiplies (~30 more). `stable_simd` does a max (2 operations per
+//! vector), an `exp_fast` with the sum (~15) and one multiply: ~18 operations for
+//! three passes over the row. So `two_pass` does about 3× the vector arithmetic
+//! to save one pass over memory. Dukhan & Ablavatski's gain (up to 28%) was
+//! measured with many cores streaming from memory, where every variant waits on
+//! bandwidth and the saved pass is what counts; on two cores whose vector units
+//! outrun their share of memory bandwidth only when the row streams from DRAM
+//! does the saved pass count, and the recomputed exp of the second pass costs
+//! more than the per-block rescale. The throughput scenario's `two_pass` rows
+//! (in and out of cache) give the end result on each machine.
+//!
+//! Dispatch ([`Isa`], checked once with `is_x86_feature_detected!`, cached): the
+//! AVX-512 path (`avx512`: F, BW, DQ, VL, with AVX2, FMA and F16C; 16 lanes) when
+//! the CPU has it, else the AVX2 + FMA + F16C path (`avx2_fma`, 8 lanes), else the
+//! portable path (8-lane array loops that compile to SSE2 on x86_64 and to
+//! whatever the target has elsewhere). `SOFTMAX_LAB_SIMD=avx2` (or `avx2_fma`) or
+//! `=portable` forces a slower path; [`Isa::name`] is what results record. The
+//! kernels are written once against a small vector trait; a path is one type
+//! implementing it plus one `Isa` arm. The AVX-512 path computes per lane what the
+//! AVX2 path computes (the same operations, the same x86 NaN rules of
+//! `max`/`min`, the same f16 rounding), so element-wise results (exp, sigmoid's
+//! backward) are bit for bit the AVX2 ones; sigmoid's forward chooses its formula
+//! per block of four vectors (64 entries instead of 32), so it may differ by an
+//! ulp, and softmax outputs differ only through the order of their sums (16
+//! lanes per vector); the tests hold both. f16 converts with
+//! `vcvtph2ps`/`vcvtps2ph`; bf16 rounds with AVX512_BF16's `vcvtneps2bf16` where
+//! present — it equals `half`'s rounding except that it flushes subnormal inputs
+//! to zero, so a vector holding a subnormal takes the integer shift-and-round
+//! (the only rule used without AVX512_BF16). Only computations that store bf16
+//! are compiled for both (`WithSimd::WRITES_BF16`). The measured exp error and
+//! speed of each path, on the machines it was measured on, are in the crate's
+//! `README.md`. The layer (paths, f32 and f64 vector tokens, the
+//! `#[target_feature]` entry point) is public as [`isa`], so that `stable_wide`'s
+//! f64 kernel (crate `stable`) runs on the same paths, chosen by the same
+//! environment variable (on the AVX-512 path its f64 lanes are the AVX2 ones).
 //!
 //! Threads: rows are split across the current rayon pool (whole rows per task, at
 //! least [`GRAIN`] elements per task) only when there are two tasks' worth of
 //! work, so small inputs never pay for threads; `rayon::current_num_threads() == 1`
-//! (the harness's one-thread cases) runs inline. A single row stays on one thread.
-//! Results do not depend on the thread count: each row is computed the same way.
+//! (the harness's one-thread cases) runs inline. Rows of at least [`LONG_ROW`]
+//! entries (`stable_simd`, `log_softmax_simd`) are split into chunks of
+//! [`CHUNK`]: each chunk is reduced to its (max, tail) summary
+//! (`softmax_lab_core::maxtail::MaxTail`, the algebra `sharded_softmax` uses) in
+//! parallel, the summaries merge in chunk order in f64, and the chunks are
+//! written in parallel. Results do not depend on the thread count: the rows and
+//! chunks are fixed by n alone, and the merge order with them (tested with pools
+//! of 1, 2 and 3 threads).
 //!
 //! Not for: reading the algorithms (see `stable`, `logsumexp`, `sigmoid-heads`,
 //! whose loops these kernels follow), or f64 speed.

@@ -235,16 +235,17 @@ fn finite_row_range<S: Simd, T: Element>(s: S, x: &[T]) -> Option<(f64, f64)> {
     let mut hi = [s.splat(f32::NEG_INFINITY); 4];
     let mut lo = [s.splat(f32::INFINITY); 4];
     let mut sum = [s.splat(0.0); 4];
-    let mut chunks = x.chunks_exact(32);
+    let l = S::LANES;
+    let mut chunks = x.chunks_exact(4 * l);
     for c in &mut chunks {
         for j in 0..4 {
-            let v = load_w(s, &c[8 * j..8 * j + 8], 0.0);
+            let v = load_w(s, &c[l * j..l * j + l], 0.0);
             hi[j] = s.max(v, hi[j]);
             lo[j] = s.min(v, lo[j]);
             sum[j] = s.add(sum[j], v);
         }
     }
-    for c in chunks.remainder().chunks(8) {
+    for c in chunks.remainder().chunks(l) {
         hi[0] = s.max(load_w(s, c, f32::NEG_INFINITY), hi[0]);
         lo[0] = s.min(load_w(s, c, f32::INFINITY), lo[0]);
         sum[0] = s.add(sum[0], load_w(s, c, 0.0));
@@ -252,32 +253,30 @@ fn finite_row_range<S: Simd, T: Element>(s: S, x: &[T]) -> Option<(f64, f64)> {
     let hi = s.max(s.max(hi[0], hi[1]), s.max(hi[2], hi[3]));
     let lo = s.min(s.min(lo[0], lo[1]), s.min(lo[2], lo[3]));
     let sum = s.add(s.add(sum[0], sum[1]), s.add(sum[2], sum[3]));
-    let max = unpack_w(s, hi)
-        .into_iter()
-        .fold(f32::NEG_INFINITY, f32::max);
-    let min = unpack_w(s, lo).into_iter().fold(f32::INFINITY, f32::min);
-    let finite = unpack_w(s, sum).iter().all(|v| v.is_finite());
+    let (hi, lo, sum) = (unpack_w(s, hi), unpack_w(s, lo), unpack_w(s, sum));
+    let max = hi[..l].iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let min = lo[..l].iter().fold(f32::INFINITY, |a, &b| a.min(b));
+    let finite = sum[..l].iter().all(|v| v.is_finite());
     (finite && max < f32::INFINITY && min > f32::NEG_INFINITY && x.len() >= 2)
         .then_some((max as f64, min as f64))
 }
 
-/// The first 8 entries of `c` (at most 8) as f32 lanes, padded with `pad`.
-/// The range pass is written for 8 f32 lanes, the width of every path's
-/// [`Simd`] vector.
+/// The first `S::LANES` entries of `c` (at most that many) as f32 lanes, padded
+/// with `pad` (8 lanes on AVX2 and portable, 16 on AVX-512).
 #[inline(always)]
 fn load_w<S: Simd, T: Element>(s: S, c: &[T], pad: f32) -> S::F {
-    let mut a = [pad; 8];
+    let mut a = [pad; 16];
     for (a, v) in a.iter_mut().zip(c) {
         *a = v.to_f32();
     }
-    s.load(&a)
+    s.load(&a[..S::LANES])
 }
 
-/// The 8 f32 lanes as an array.
+/// The f32 lanes as an array (the first `S::LANES` entries).
 #[inline(always)]
-fn unpack_w<S: Simd>(s: S, v: S::F) -> [f32; 8] {
-    let mut a = [0.0; 8];
-    s.store(&mut a, v);
+fn unpack_w<S: Simd>(s: S, v: S::F) -> [f32; 16] {
+    let mut a = [0.0; 16];
+    s.store(&mut a[..S::LANES], v);
     a
 }
 
