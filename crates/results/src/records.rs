@@ -195,6 +195,10 @@ record! {
         pub grad_norm_first: f64 = f64::NAN,
         /// Mean absolute error of the probabilities against the true ones (multi-label set only).
         pub true_prob_mae: f64 = f64::NAN,
+        /// The test accuracy of predicting the training split's majority class (per
+        /// label on the multi-label set): the rate of a run that learned nothing
+        /// (the same at every epoch of a run; NaN in tables written before it).
+        pub majority_accuracy: f64 = f64::NAN,
     }
 }
 
