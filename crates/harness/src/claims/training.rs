@@ -43,8 +43,15 @@ impl Run {
         self.epochs.last().map_or(f64::NAN, |e| e.1)
     }
     fn learned(&self) -> bool {
-        // NaN majority (not recorded): counted as learned, nothing is left out.
-        !(self.final_accuracy() <= self.majority + NOT_LEARNED_MARGIN)
+        // Not learned only when both numbers are known and the accuracy is at the
+        // majority rate: a NaN majority (not recorded) or a NaN accuracy (a run
+        // that diverged, which is instability, not "nothing learned") counts as
+        // learned, so nothing is left out for it.
+        !matches!(
+            self.final_accuracy()
+                .partial_cmp(&(self.majority + NOT_LEARNED_MARGIN)),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        )
     }
     fn accuracy_at(&self, epoch: usize) -> f64 {
         self.epochs
