@@ -51,8 +51,8 @@
 //!
 //! Also measured, by the same runner: hierarchical against full softmax heads
 //! (time and operations per target as V grows, targets drawn from a Zipf
-//! distribution) and sharded against unsharded softmax (data exchanged per row and
-//! speed).
+//! distribution) and sharded against unsharded softmax (data exchanged per row,
+//! speed, and one shard's work and the merge of the shards' summaries timed apart).
 //!
 //! The rows are [`ThroughputRecord`], [`HsoftmaxRecord`] and [`ShardedRecord`]
 //! (declared in `softmax-lab-results`).
@@ -62,12 +62,15 @@ use std::sync::{Arc, LazyLock};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::Rng;
 use rayon::prelude::*;
+use softmax_lab_core::maxtail::MaxTail;
 use softmax_lab_core::{
     Buffer, DType, Direction, Element, Function, Options, Registry, Rows, RowsMut, TimedCall,
     Variant, VariantError,
 };
 use softmax_lab_hsoftmax::{Cost, FullSoftmaxHead, HierarchicalSoftmax, OutputHead, Tree};
-use softmax_lab_logsumexp::sharded::{bytes_exchanged, ShardedSoftmax};
+use softmax_lab_logsumexp::sharded::{
+    bytes_exchanged, merge, shard_len, shard_stats, shards_used, ShardedSoftmax,
+};
 
 use crate::generate;
 use crate::results::records::{HsoftmaxRecord, ShardedRecord, ThroughputRecord};
@@ -773,9 +776,42 @@ fn hsoftmax_table(s: &Scenario, spec: &ThroughputSpec) -> Table {
     Table::from_records("hsoftmax", &records)
 }
 
+/// A timed call that merges the k shard summaries of every row of `x` (computed
+/// once, beforehand) in the arithmetic type of `dtype` (f32 for f16/bf16/f32).
+fn merge_call(
+    dtype: DType,
+    x: &[f64],
+    n: usize,
+    k: usize,
+) -> impl FnMut(&mut (Buffer, Buffer)) -> Result<(), VariantError> {
+    fn summaries<A: softmax_lab_core::Element>(x: &[f64], n: usize, k: usize) -> Vec<MaxTail<A>> {
+        let c = shard_len(n, k);
+        x.chunks_exact(n)
+            .flat_map(|row| row.chunks(c).map(|sh| shard_stats::<f64, A>(sh, 1.0)))
+            .collect()
+    }
+    let used = shards_used(n, k);
+    let (s32, s64) = if dtype == DType::F64 {
+        (Vec::new(), summaries::<f64>(x, n, k))
+    } else {
+        (summaries::<f32>(x, n, k), Vec::new())
+    };
+    move |_| {
+        for r in s32.chunks_exact(used) {
+            std::hint::black_box(merge(r, 1.0));
+        }
+        for r in s64.chunks_exact(used) {
+            std::hint::black_box(merge(r, 1.0));
+        }
+        Ok(())
+    }
+}
+
 /// Sharded softmax (k shards) against the unsharded `stable` softmax on the same
-/// rows: speed and the bytes each row's shards exchange. One thread; n is the
-/// largest row length of the scenario up to 65536.
+/// rows: speed, the bytes each row's shards exchange, and the two phases timed
+/// apart — one shard's work on its entries and the merge of the k summaries —
+/// interleaved with the rest. One thread; n is the largest row length of the
+/// scenario up to 65536.
 fn sharded_table(
     s: &Scenario,
     registry: &Registry,
@@ -802,7 +838,7 @@ fn sharded_table(
         for &k in &spec.shards {
             who.push((k, Arc::new(ShardedSoftmax { shards: k })));
         }
-        let ps = who
+        let mut ps: Vec<Participant<'_, (Buffer, Buffer), VariantError>> = who
             .iter()
             .map(|(_, v)| {
                 let (v, opts) = (v.clone(), Options::default());
@@ -811,18 +847,49 @@ fn sharded_table(
                 })
             })
             .collect();
+        // The phases apart, per k: one shard's work on its ⌈n/k⌉ entries (the same
+        // buffers read as k times as many rows of n/k; only where k divides n), and
+        // the merge of k precomputed summaries per row.
+        let mut phases = Vec::new();
+        for &k in &spec.shards {
+            let c = shard_len(n, k);
+            let work = if n % k == 0 {
+                let one = ShardedSoftmax { shards: 1 };
+                let opts = Options::default();
+                ps.push(Participant::new(
+                    format!("shard_work_{k}"),
+                    move |(x, out): &mut (Buffer, Buffer)| {
+                        one.forward(x.rows(), c, &opts, out.rows_mut())
+                    },
+                ));
+                Some(ps.len() - 1)
+            } else {
+                None
+            };
+            ps.push(Participant::new(
+                format!("merge_{k}"),
+                merge_call(dtype, &x, n, k),
+            ));
+            phases.push((k, work, ps.len() - 1));
+        }
         let plan = Plan {
             max_calls_per_sample: 1 << 16,
             ..Plan::new(spec.samples, f64::INFINITY)
         };
+        let names: Vec<String> = ps.iter().map(|p| p.name.clone()).collect();
         let timings = timing::run(&plan, &mut bufs, ps)
-            .map_err(|(j, e)| variant_error(s, who[j].1.info().id, dtype, e))?;
+            .map_err(|(j, e)| variant_error(s, &names[j], dtype, e))?;
         let est: Vec<Estimate> = timings
             .iter()
+            .take(who.len())
             .map(|t| Estimate::of(&t.rates((n * rows) as f64)))
             .collect();
+        // Median ns per row of participant j, with `per_row` timed units per row.
+        let ns_per_row = |j: usize, per_row: usize| {
+            1e9 / Estimate::of(&timings[j].rates((rows * per_row) as f64)).median
+        };
         let base = est[0].median;
-        for ((k, v), e) in who.iter().zip(&est).skip(1) {
+        for (((k, v), e), (_, work, merge)) in who.iter().zip(&est).skip(1).zip(&phases) {
             records.push(ShardedRecord {
                 scenario: s.name.clone(),
                 variant: v.info().id.to_string(),
@@ -833,6 +900,8 @@ fn sharded_table(
                 elems_per_s: e.median,
                 ratio_to_unsharded: e.median / base,
                 samples: e.samples,
+                shard_work_ns_per_row: work.map_or(f64::NAN, |j| ns_per_row(j, *k)),
+                merge_ns_per_row: ns_per_row(*merge, 1),
             });
         }
     }

@@ -8,8 +8,11 @@
 //! shard is the short one (and there are fewer than k shards when (k − 1)·c ≥ n).
 //!
 //! Arithmetic follows `F32ForHalf`: the statistics, the merge and the outputs are
-//! computed in A = f32 for f16/bf16/f32 rows and A = f64 for f64 rows, so a row
-//! exchanges `bytes_exchanged(k, dtype)` = 2·k·size_of(A) bytes.
+//! computed in A = f32 for f16/bf16/f32 rows and A = f64 for f64 rows. A row's
+//! shards exchange `bytes_exchanged(k, dtype)` = 6(k − 1)·size_of(A) bytes over a
+//! forward and a backward pass: the summaries gathered and the merged one sent
+//! back (4(k − 1) values), and the backward pass's Σ y·dy reduced and sent back
+//! (2(k − 1) values); one shard exchanges nothing.
 //!
 //! The merge: M = max_k m_k; S = Σ_k s_k · exp((m_k − M)/T) (the factor is skipped,
 //! exactly 1, where m_k = M). Its cost is at most k − 1 exps, k − 1 multiplies and
@@ -128,15 +131,36 @@ pub fn merge<A: Element>(stats: &[ShardStats<A>], t: f64) -> ShardStats<A> {
         .fold(MaxTail::empty(), |acc, &s| acc.merge_at(s, t))
 }
 
-/// Bytes one row's shards exchange: two values of the arithmetic type (f32 for
-/// f16/bf16/f32 rows, f64 for f64 rows) per shard.
-pub fn bytes_exchanged(shards: usize, dtype: DType) -> usize {
-    let arith = if dtype == DType::F64 {
-        DType::F64
+/// The size of one exchanged value: the arithmetic type (f32 for f16/bf16/f32
+/// rows, f64 for f64 rows).
+fn exchanged_value_bytes(dtype: DType) -> usize {
+    if dtype == DType::F64 {
+        DType::F64.size_bytes()
     } else {
-        DType::F32
-    };
-    2 * shards * arith.size_bytes()
+        DType::F32.size_bytes()
+    }
+}
+
+/// Bytes one row's shards exchange in the forward pass: the k − 1 shards other
+/// than the one that merges send it their (max, tail) summary, and it sends the
+/// merged (max, tail) back to each of them — 4(k − 1) values of the arithmetic
+/// type; 0 for one shard, which exchanges nothing.
+pub fn forward_bytes_exchanged(shards: usize, dtype: DType) -> usize {
+    4 * shards.saturating_sub(1) * exchanged_value_bytes(dtype)
+}
+
+/// Bytes one row's shards exchange in the backward pass: softmax's
+/// vector-Jacobian product y ⊙ (dy − Σ y·dy) needs the row's Σ y·dy, one partial
+/// sum from each of the k − 1 other shards and the total sent back — 2(k − 1)
+/// values; 0 for one shard.
+pub fn backward_bytes_exchanged(shards: usize, dtype: DType) -> usize {
+    2 * shards.saturating_sub(1) * exchanged_value_bytes(dtype)
+}
+
+/// Bytes one row's shards exchange over a forward and a backward pass
+/// ([`forward_bytes_exchanged`] + [`backward_bytes_exchanged`]): 6(k − 1) values.
+pub fn bytes_exchanged(shards: usize, dtype: DType) -> usize {
+    forward_bytes_exchanged(shards, dtype) + backward_bytes_exchanged(shards, dtype)
 }
 
 /// The entries per shard for a row of n split k ways: ⌈n/k⌉ (the last shard shorter).
@@ -391,9 +415,16 @@ mod tests {
 
     #[test]
     fn bytes_and_layout() {
-        assert_eq!(bytes_exchanged(4, DType::F16), 32);
-        assert_eq!(bytes_exchanged(4, DType::F32), 32);
-        assert_eq!(bytes_exchanged(4, DType::F64), 64);
+        // One shard exchanges nothing; four shards: 3 summaries in, 3 out
+        // (4 × 3 values) and 3 partial Σ y·dy in, 3 out (2 × 3 values).
+        for dtype in DType::ALL {
+            assert_eq!(bytes_exchanged(1, dtype), 0);
+            assert_eq!(forward_bytes_exchanged(1, dtype), 0);
+        }
+        assert_eq!(forward_bytes_exchanged(4, DType::F16), 48);
+        assert_eq!(backward_bytes_exchanged(4, DType::F32), 24);
+        assert_eq!(bytes_exchanged(4, DType::F32), 72);
+        assert_eq!(bytes_exchanged(4, DType::F64), 144);
         assert_eq!(shard_len(10, 4), 3); // 3, 3, 3, 1
         assert_eq!(shards_used(10, 4), 4);
         assert_eq!(shard_len(10, 7), 2); // 2 × 5: only five shards hold entries

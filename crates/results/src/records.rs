@@ -195,6 +195,10 @@ record! {
         pub grad_norm_first: f64 = f64::NAN,
         /// Mean absolute error of the probabilities against the true ones (multi-label set only).
         pub true_prob_mae: f64 = f64::NAN,
+        /// The test accuracy of predicting the training split's majority class (per
+        /// label on the multi-label set): the rate of a run that learned nothing
+        /// (the same at every epoch of a run; NaN in tables written before it).
+        pub majority_accuracy: f64 = f64::NAN,
     }
 }
 
@@ -525,7 +529,9 @@ record! {
         pub n: usize,
         /// Shards per row.
         pub shards: usize,
-        /// Bytes the shards of one row exchange (their max and sum of exp).
+        /// Bytes the shards of one row exchange over a forward and a backward pass
+        /// (summaries gathered and the merged one sent back; the backward pass's
+        /// Σ y·dy reduced and sent back): 0 for one shard.
         pub bytes_exchanged_per_row: usize,
         /// Median over samples of elements per second.
         pub elems_per_s: f64,
@@ -533,6 +539,14 @@ record! {
         pub ratio_to_unsharded: f64,
         /// Timed samples.
         pub samples: usize,
+        /// The work of one shard on its ⌈n/k⌉ entries of a row — local (max, sum)
+        /// and its outputs, as a device holding the shard does it — timed on rows
+        /// of that length (median ns per row).
+        pub shard_work_ns_per_row: f64 = f64::NAN,
+        /// Merging the k summaries of a row into the row's (max, sum), timed alone
+        /// (median ns per row): the exchange's arithmetic; moving
+        /// `bytes_exchanged_per_row` between devices is not timed here.
+        pub merge_ns_per_row: f64 = f64::NAN,
     }
 }
 
@@ -609,6 +623,8 @@ mod throughput_tests {
                 "elems_per_s",
                 "ratio_to_unsharded",
                 "samples",
+                "shard_work_ns_per_row",
+                "merge_ns_per_row",
             ]
         );
     }
@@ -625,10 +641,13 @@ mod throughput_tests {
             elems_per_s: f64::NAN,
             ratio_to_unsharded: 0.5,
             samples: 3,
+            shard_work_ns_per_row: 10.0,
+            merge_ns_per_row: f64::NAN,
         };
         let t = Table::from_records("sharded", [&r]);
         let back: Vec<ShardedRecord> = t.records().unwrap_or_else(|e| panic!("{e}"));
         assert!(back[0].elems_per_s.is_nan() && back[0].shards == 4);
+        assert!(back[0].merge_ns_per_row.is_nan() && back[0].shard_work_ns_per_row == 10.0);
         use crate::Cell;
         for d in Direction::ALL {
             assert_eq!(Direction::from_value(&d.to_value()), Some(d));

@@ -3,7 +3,8 @@
 //! statrs — summaries of measurements (below) and the tests of head comparisons
 //! (means with Student-t intervals, the paired t test over seeds, standard
 //! deviations with chi-square intervals, the Pitman–Morgan test of two paired
-//! variances).
+//! variances, the two one-sided tests of equivalence within a margin, Wilson
+//! intervals of proportions and the exact sign test).
 //!
 //! Quantiles follow statrs's `OrderStatistics::quantile` (Hyndman & Fan type 8,
 //! approximately median-unbiased), computed on a sorted copy so that infinite
@@ -354,6 +355,102 @@ pub fn pitman_morgan(a: &[f64], b: &[f64]) -> Test {
     }
 }
 
+/// A paired difference: mean(a − b) with its 95% Student-t interval, the paired
+/// t test of zero difference, and the two one-sided tests (TOST) of equivalence
+/// within ±`margin`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PairedDiff {
+    /// mean(a − b) with its 95% interval.
+    pub diff: Estimate,
+    /// The paired t test of mean(a − b) = 0.
+    pub test: Test,
+    /// The equivalence margin δ.
+    pub margin: f64,
+    /// The TOST p-value: the larger of the one-sided p-values of
+    /// H0: mean ≤ −δ and H0: mean ≥ +δ; below α, the difference is shown to lie in
+    /// (−δ, δ) at level α (NaN when it cannot be formed).
+    pub p_equivalence: f64,
+}
+
+/// [`PairedDiff`] of the pairs (a_i, b_i). With identical differences the TOST
+/// p-value is 0 when |mean| < δ and 1 otherwise.
+pub fn paired_diff(a: &[f64], b: &[f64], margin: f64) -> PairedDiff {
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let diff = mean_ci95(&d);
+    let test = paired_t(a, b);
+    let n = d.len();
+    let p_equivalence = if n < 2 || d.iter().any(|x| !x.is_finite()) || margin.is_nan() {
+        f64::NAN
+    } else {
+        let (m, s) = (mean(&d), sd(&d));
+        if s == 0.0 {
+            if m.abs() < margin {
+                0.0
+            } else {
+                1.0
+            }
+        } else {
+            let se = s / (n as f64).sqrt();
+            let df = n as f64 - 1.0;
+            StudentsT::new(0.0, 1.0, df).map_or(f64::NAN, |t| {
+                let p_low = t.sf((m + margin) / se);
+                let p_high = t.cdf((m - margin) / se);
+                p_low.max(p_high)
+            })
+        }
+    };
+    PairedDiff {
+        diff,
+        test,
+        margin,
+        p_equivalence,
+    }
+}
+
+/// The Wilson score 95% interval of a proportion k/n: (estimate, low, high); NaN
+/// when n = 0.
+pub fn wilson_ci95(k: usize, n: usize) -> Estimate {
+    if n == 0 {
+        return Estimate {
+            value: f64::NAN,
+            ci95_low: f64::NAN,
+            ci95_high: f64::NAN,
+        };
+    }
+    let z = 1.959_963_984_540_054;
+    let (kf, nf) = (k as f64, n as f64);
+    let p = kf / nf;
+    let denom = 1.0 + z * z / nf;
+    let centre = (p + z * z / (2.0 * nf)) / denom;
+    let half = z * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt() / denom;
+    Estimate {
+        value: p,
+        ci95_low: (centre - half).max(0.0),
+        ci95_high: (centre + half).min(1.0),
+    }
+}
+
+/// The two-sided exact sign test of `wins` against `losses` (ties left out):
+/// twice the smaller binomial(wins + losses, ½) tail, at most 1; 1 when there is
+/// no decided pair.
+pub fn sign_test(wins: usize, losses: usize) -> f64 {
+    let n = wins + losses;
+    if n == 0 {
+        return 1.0;
+    }
+    let k = wins.min(losses);
+    // Σ_{i ≤ k} C(n, i) / 2^n, in logs (n is a count of seeds: small).
+    let ln_c = |i: usize| -> f64 {
+        (1..=i)
+            .map(|j| ((n - i + j) as f64).ln() - (j as f64).ln())
+            .sum()
+    };
+    let tail: f64 = (0..=k)
+        .map(|i| (ln_c(i) - n as f64 * std::f64::consts::LN_2).exp())
+        .sum();
+    (2.0 * tail).min(1.0)
+}
+
 /// Mean and sample standard deviation of the finite values (NaN when none; the
 /// standard deviation is NaN for one value).
 pub fn mean_sd(values: &[f64]) -> (f64, f64) {
@@ -372,6 +469,43 @@ pub fn mean_sd(values: &[f64]) -> (f64, f64) {
 mod tests {
     use super::*;
     use statrs::statistics::{Data, OrderStatistics};
+
+    #[test]
+    fn equivalence_shown_only_when_the_interval_sits_inside_the_margin() {
+        // Differences 0.001 ± small: inside ±0.01, equivalent; the t test is null.
+        let a = [0.90, 0.91, 0.92, 0.905, 0.915, 0.90, 0.91, 0.92];
+        let b: Vec<f64> = a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x - 0.001 + 0.0005 * (i % 2) as f64)
+            .collect();
+        let d = paired_diff(&a, &b, 0.01);
+        assert!(d.p_equivalence < 1e-6, "{d:?}");
+        assert!(d.diff.ci95_low > -0.01 && d.diff.ci95_high < 0.01);
+        // The same differences with a margin below them: not equivalent.
+        assert!(paired_diff(&a, &b, 0.0005).p_equivalence > 0.5);
+        // Noisy differences of mean 0: neither different nor equivalent.
+        let c = [0.9, 0.7, 0.95, 0.6, 0.85];
+        let e = [0.7, 0.9, 0.6, 0.95, 0.85];
+        let n = paired_diff(&c, &e, 0.01);
+        assert!(n.test.p > 0.5 && n.p_equivalence > 0.3, "{n:?}");
+    }
+
+    #[test]
+    fn wilson_interval_and_sign_test() {
+        let w = wilson_ci95(8, 10);
+        assert_eq!(w.value, 0.8);
+        // Wilson's 95% interval for 8/10: 0.490–0.943.
+        assert!((w.ci95_low - 0.4902).abs() < 1e-3 && (w.ci95_high - 0.9433).abs() < 1e-3);
+        assert_eq!(wilson_ci95(0, 5).ci95_low, 0.0);
+        assert!(wilson_ci95(0, 0).value.is_nan());
+        // 10 of 10: p = 2/1024; 5 of 10: 1.
+        assert!((sign_test(10, 0) - 2.0 / 1024.0).abs() < 1e-12);
+        assert_eq!(sign_test(5, 5), 1.0);
+        // 8 vs 2: 2 × (1 + 10 + 45)/1024.
+        assert!((sign_test(8, 2) - 112.0 / 1024.0).abs() < 1e-12);
+        assert_eq!(sign_test(0, 0), 1.0);
+    }
 
     #[test]
     fn quantiles_match_statrs_on_finite_data() {

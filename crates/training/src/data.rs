@@ -8,6 +8,10 @@
 //!   scales run from 1e-3 to 4e3 (which is what makes standardisation matter), binary.
 //! - `multilabel`: generated from a known logistic model (see [`multilabel`]), so the
 //!   true probability of every label of every row is known.
+//! - `digits_odd_even`: the digits with the binary target "the digit is odd"
+//!   (class 1: 1, 3, 5, 7, 9; 906 of 1797 rows), a second binary task beside
+//!   breast_cancer, on pixel counts in 0..=16 instead of features spread over
+//!   decades.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -30,15 +34,18 @@ pub enum DatasetId {
     BreastCancer,
     /// Generated multi-label set with known label probabilities.
     Multilabel,
+    /// The digits as a binary task: odd (1) against even (0).
+    DigitsOddEven,
 }
 
 impl DatasetId {
     /// Every data set, in documentation order.
-    pub const ALL: [DatasetId; 4] = [
+    pub const ALL: [DatasetId; 5] = [
         DatasetId::Digits,
         DatasetId::Iris,
         DatasetId::BreastCancer,
         DatasetId::Multilabel,
+        DatasetId::DigitsOddEven,
     ];
 
     /// The name in scenario files and results.
@@ -48,12 +55,13 @@ impl DatasetId {
             DatasetId::Iris => "iris",
             DatasetId::BreastCancer => "breast_cancer",
             DatasetId::Multilabel => "multilabel",
+            DatasetId::DigitsOddEven => "digits_odd_even",
         }
     }
 
     /// Two exclusive classes.
     pub fn is_binary(self) -> bool {
-        self == DatasetId::BreastCancer
+        matches!(self, DatasetId::BreastCancer | DatasetId::DigitsOddEven)
     }
 
     /// Several labels per row, not exclusive.
@@ -144,6 +152,11 @@ impl Dataset {
                 let d = smartcore::dataset::digits::load_dataset();
                 let y = d.target.iter().map(|&t| t.round() as usize).collect();
                 from_parts(id, d.data, d.num_samples, d.num_features, 10, y)
+            }
+            DatasetId::DigitsOddEven => {
+                let d = smartcore::dataset::digits::load_dataset();
+                let y = d.target.iter().map(|&t| t.round() as usize % 2).collect();
+                from_parts(id, d.data, d.num_samples, d.num_features, 2, y)
             }
             DatasetId::BreastCancer => {
                 let d = smartcore::dataset::breast_cancer::load_dataset();
@@ -250,6 +263,36 @@ pub fn multilabel_set(spec: &MultilabelSpec, seed: u64) -> Dataset {
     }
 }
 
+/// The accuracy on `test` of the constant prediction of `train`'s majority
+/// (per label for multi-label sets, averaged over labels as `accuracy` is): the
+/// rate a model that learned nothing from the inputs reaches. Ties go to the
+/// lower class (or to 0 for a label).
+pub fn majority_accuracy(train: &Labels, test: &Labels) -> f64 {
+    match (train, test) {
+        (Labels::Classes { classes, y: ytr }, Labels::Classes { y: yte, .. }) => {
+            let mut counts = vec![0usize; *classes];
+            ytr.iter().for_each(|&c| counts[c] += 1);
+            let best = (0..*classes)
+                .max_by_key(|&c| (counts[c], std::cmp::Reverse(c)))
+                .unwrap_or(0);
+            yte.iter().filter(|&&c| c == best).count() as f64 / yte.len().max(1) as f64
+        }
+        (Labels::Multi { labels, y: ytr, .. }, Labels::Multi { y: yte, .. }) => {
+            let l = *labels;
+            let (rtr, rte) = (ytr.len() / l.max(1), yte.len() / l.max(1));
+            let right: usize = (0..l)
+                .map(|k| {
+                    let ones = (0..rtr).filter(|&r| ytr[r * l + k] == 1).count();
+                    let predict = u8::from(2 * ones > rtr);
+                    (0..rte).filter(|&r| yte[r * l + k] == predict).count()
+                })
+                .sum();
+            right as f64 / (rte * l).max(1) as f64
+        }
+        _ => f64::NAN,
+    }
+}
+
 /// Row indices of a seeded split: `(train, test)`, stratified by class for
 /// single-label sets (each class contributes round(count × fraction) test rows,
 /// at least one when it has two or more rows), a plain random split for multi-label ones.
@@ -336,6 +379,43 @@ mod tests {
         // 212 malignant, 357 benign.
         let ones = y.iter().filter(|&&c| c == 1).count();
         assert!(ones == 357 || ones == 212, "{ones}");
+        let o = Dataset::load(DatasetId::DigitsOddEven, &ml, 1).unwrap();
+        assert_eq!((o.rows, o.features, o.labels.width()), (1797, 64, 2));
+        assert_eq!(o.x, d.x);
+        let (Labels::Classes { y: odd, .. }, Labels::Classes { y: digit, .. }) =
+            (&o.labels, &d.labels)
+        else {
+            panic!()
+        };
+        assert!(odd.iter().zip(digit).all(|(&b, &c)| b == c % 2));
+        assert_eq!(odd.iter().filter(|&&c| c == 1).count(), 906);
+        assert!(DatasetId::DigitsOddEven.is_binary() && !DatasetId::Digits.is_binary());
+    }
+
+    #[test]
+    fn majority_accuracy_is_the_constant_predictor_on_the_test_split() {
+        let tr = Labels::Classes {
+            classes: 3,
+            y: vec![0, 1, 1, 2, 1],
+        };
+        let te = Labels::Classes {
+            classes: 3,
+            y: vec![1, 0, 1, 2],
+        };
+        assert_eq!(majority_accuracy(&tr, &te), 0.5);
+        // Multi-label: label 0 mostly on (predict 1), label 1 mostly off (predict 0).
+        let mtr = Labels::Multi {
+            labels: 2,
+            y: vec![1, 0, 1, 0, 0, 1],
+            p_true: vec![0.5; 6],
+        };
+        let mte = Labels::Multi {
+            labels: 2,
+            y: vec![1, 1, 0, 0],
+            p_true: vec![0.5; 4],
+        };
+        // Label 0: 1 of 2 right; label 1: 1 of 2 right.
+        assert_eq!(majority_accuracy(&mtr, &mte), 0.5);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The training study: output heads trained with candle on offline data sets
 //! (digits, iris, breast cancer, a generated multi-label set with known
-//! probabilities), with and without input standardisation, over several seeds,
+//! probabilities, and digits as the binary task odd against even), with and without input standardisation, over several seeds,
 //! and compared with paired tests. The heads: softmax with cross-entropy,
 //! one-vs-rest sigmoids with binary cross-entropy, a 2-way softmax against one
 //! sigmoid on binary tasks, and the sparsemax loss. It puts claims C11, C12 and
@@ -111,6 +111,9 @@ pub struct EpochRecord {
     pub grad_norm_first: f64,
     /// Multi-label: mean |p̂ − p_true| (NaN otherwise).
     pub true_prob_mae: f64,
+    /// The run's majority-class accuracy on the test split (see
+    /// [`RunResult::majority_accuracy`]), the same at every epoch.
+    pub majority_accuracy: f64,
 }
 
 /// A reliability-diagram bin of one configuration, pooled over seeds at the final
@@ -346,6 +349,7 @@ fn epoch_records(runs: &[RunResult]) -> Vec<EpochRecord> {
                 grad_norm_output: e.grad_norm_output,
                 grad_norm_first: e.grad_norm_first,
                 true_prob_mae: m.true_prob_mae,
+                majority_accuracy: r.majority_accuracy,
             });
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `datasets` | names among `digits`, `iris`, `breast_cancer`, `multilabel` |
+//! | `datasets` | names among `digits`, `iris`, `breast_cancer`, `multilabel`, `digits_odd_even` |
 //! | `models` | `logreg`, `mlp` |
 //! | `heads` | `softmax_ce`, `sigmoid_ovr_bce`, `softmax2_ce`, `sigmoid1_bce`, `sparsemax_loss` |
 //! | `seeds` | seeds per configuration, 5..=1000 |
@@ -634,7 +634,7 @@ epochs = 3
         );
         assert_eq!(
             e.message,
-            "unknown dataset 'mnist': expected one of digits, iris, breast_cancer, multilabel"
+            "unknown dataset 'mnist': expected one of digits, iris, breast_cancer, multilabel, digits_odd_even"
         );
         let e = error_at(
             &GOOD.replace("seeds = 5", "seeds = 3"),

@@ -93,6 +93,9 @@ pub struct RunResult {
     pub epochs: Vec<EpochState>,
     /// Fraction of test rows (or labels) that are positive, per label (multi-label only).
     pub label_prevalence: Vec<f64>,
+    /// The test accuracy of predicting the training split's majority class
+    /// ([`data::majority_accuracy`]): a run at this accuracy learned nothing.
+    pub majority_accuracy: f64,
 }
 
 impl RunResult {
@@ -346,6 +349,7 @@ pub fn train(
             .collect(),
         Labels::Classes { .. } => Vec::new(),
     };
+    let majority_accuracy = data::majority_accuracy(&train.labels, &test.labels);
     let outputs = head_width(key.head, &data.labels);
     let model = Model::new(
         key.model,
@@ -424,5 +428,6 @@ pub fn train(
         key,
         epochs,
         label_prevalence,
+        majority_accuracy,
     })
 }
