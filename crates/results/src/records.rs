@@ -689,6 +689,7 @@ mod tests {
                 "grad_norm_output",
                 "grad_norm_first",
                 "true_prob_mae",
+                "majority_accuracy",
             ]
         );
         assert_eq!(

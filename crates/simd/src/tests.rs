@@ -435,7 +435,8 @@ fn log_softmax_simd_is_accurate_on_every_entry() {
             }
         })
         .collect();
-    x[70_001] = 0.0;
+    // The hot entry inside the row, away from the masked pattern (60_001 % 4097 != 0).
+    x[60_001] = 0.0;
     cases.push(x);
     for isa in paths() {
         for (dtype, tol) in [(DType::F32, 2.0), (DType::F16, 1.0), (DType::BF16, 1.0)] {
@@ -516,9 +517,14 @@ fn avx512_matches_avx2() {
         for &n in &LENGTHS {
             let x = rows(31, dtype, n, 3, 40.0);
             let g = rows(32, dtype, n, 3, 1.0);
+            // Sigmoid's forward picks its formula per block of four vectors (64
+            // entries on AVX-512, 32 on AVX2): within an ulp, not bit for bit.
             let ya = forward_on::<SigmoidSimd>(a, dtype, &x, n, 1.0);
             let yb = forward_on::<SigmoidSimd>(b, dtype, &x, n, 1.0);
-            assert_eq!(ya, yb, "sigmoid {dtype} n={n}");
+            for (p, q) in ya.iter().zip(&yb) {
+                let d = ulp_distance(dtype, *p, *q);
+                assert!(d <= 1.0, "sigmoid {dtype} n={n}: {p:e} vs {q:e}");
+            }
             let da = backward_on::<SigmoidSimd>(a, dtype, &x, &g, n, 1.0);
             let db = backward_on::<SigmoidSimd>(b, dtype, &x, &g, n, 1.0);
             assert_eq!(da, db, "sigmoid backward {dtype} n={n}");
@@ -551,4 +557,3 @@ fn avx512_matches_avx2() {
     exp_f32_on(b, &x, &mut eb).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ea, eb);
 }
-

@@ -9,8 +9,6 @@ use crate::results::records::{ShardedRecord, ThroughputRecord};
 use crate::results::Results;
 use softmax_lab_core::Direction;
 
-const SCENARIO: &str = "name = \"claims\"\ndescription = \"test\"\nkind = \"claims\"\nseed = 7\n";
-
 /// A scratch results folder of its own per test.
 pub(super) fn scratch_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -27,7 +25,11 @@ pub(super) fn scratch_dir(name: &str) -> std::path::PathBuf {
 /// One claim measured (quick form) against the results in `dir`.
 pub(super) fn run_claim(f: ClaimFn, dir: &Path) -> Finding {
     let r = softmax_lab_variants::registry();
-    let s = match crate::scenario::parse(Path::new("claims.toml"), SCENARIO, &r) {
+    let s = match crate::scenario::parse(
+        Path::new("claims.toml"),
+        &super::tests::scenario_text(),
+        &r,
+    ) {
         Ok(f) => f.pick(true).clone(),
         Err(e) => panic!("the claims scenario does not parse: {e}"),
     };
