@@ -518,12 +518,14 @@ fn avx512_matches_avx2() {
             let x = rows(31, dtype, n, 3, 40.0);
             let g = rows(32, dtype, n, 3, 1.0);
             // Sigmoid's forward picks its formula per block of four vectors (64
-            // entries on AVX-512, 32 on AVX2): within an ulp, not bit for bit.
+            // entries on AVX-512, 32 on AVX2): not bit for bit; each path is within
+            // 2.5 ulps of the exact value (tested above), so at most 5 apart
+            // (measured: 2 ulps, f32 n = 33).
             let ya = forward_on::<SigmoidSimd>(a, dtype, &x, n, 1.0);
             let yb = forward_on::<SigmoidSimd>(b, dtype, &x, n, 1.0);
             for (p, q) in ya.iter().zip(&yb) {
                 let d = ulp_distance(dtype, *p, *q);
-                assert!(d <= 1.0, "sigmoid {dtype} n={n}: {p:e} vs {q:e}");
+                assert!(d <= 5.0, "sigmoid {dtype} n={n}: {p:e} vs {q:e}");
             }
             let da = backward_on::<SigmoidSimd>(a, dtype, &x, &g, n, 1.0);
             let db = backward_on::<SigmoidSimd>(b, dtype, &x, &g, n, 1.0);
