@@ -291,35 +291,6 @@ fn exp_store_sum<S: Simd, E: Elem, const FAST: bool>(
     s.reduce_add(sum4(s, acc))
 }
 
-/// Σ exp((x − m)/T), nothing stored.
-#[inline(always)]
-fn exp_sum<S: Simd, E: Elem, const FAST: bool>(s: S, x: &[E], m: f32, p: &Params) -> f32 {
-    let l4 = 4 * S::LANES;
-    let mv = s.splat(m);
-    let mut acc = [s.splat(0.0); 4];
-    let mut xs = x.chunks_exact(l4);
-    for xc in &mut xs {
-        let e = exp_in4::<S, FAST>(s, map4!(load4(s, xc), |v| shifted(s, v, mv, p)));
-        for i in 0..4 {
-            acc[i] = s.add(acc[i], e[i]);
-        }
-    }
-    let xt = xs.remainder();
-    if !xt.is_empty() {
-        // The padding (−inf) is outside exp_fast's range: the general exp.
-        let e = exp4(
-            s,
-            map4!(load4_tail(s, xt, f32::NEG_INFINITY), |v| shifted(
-                s, v, mv, p
-            )),
-        );
-        for i in 0..4 {
-            acc[i] = s.add(acc[i], e[i]);
-        }
-    }
-    s.reduce_add(sum4(s, acc))
-}
-
 /// v ⊙ (1/sum) or v / sum (see [`RECIP_MIN_N`]).
 #[derive(Clone, Copy)]
 struct Normaliser {
@@ -620,14 +591,68 @@ pub(crate) fn max_tail<S: Simd, E: Elem>(s: S, x: &[E], p: &Params) -> Option<Ma
             .all(|v| v.widen() == f32::NEG_INFINITY)
             .then(MaxTail::empty);
     }
-    let k = first_equal(s, x, m)?;
-    let (left, right) = (&x[..k], &x[k + 1..]);
-    let tail = if fast_range(m, lo, p) {
-        exp_sum::<S, E, true>(s, left, m, p) + exp_sum::<S, E, true>(s, right, m, p)
+    let (below, equal) = if fast_range(m, lo, p) {
+        exp_sum_below::<S, E, true>(s, x, m, p)
     } else {
-        exp_sum::<S, E, false>(s, left, m, p) + exp_sum::<S, E, false>(s, right, m, p)
+        exp_sum_below::<S, E, false>(s, x, m, p)
     };
-    (!tail.is_nan()).then_some(MaxTail { max: m, tail })
+    // Every entry equal to the max contributes exactly e^0 = 1; the first is
+    // the one left out.
+    if below.is_nan() || equal < 1.0 {
+        return None;
+    }
+    Some(MaxTail {
+        max: m,
+        tail: below + (equal - 1.0),
+    })
+}
+
+/// (Σ exp((x − m)/T) over the entries below m, how many entries equal m), in
+/// one pass over whole blocks: the lanes equal to m are masked out of the sum
+/// and counted instead, so the row is not split at its first maximum (two
+/// ragged halves, each with its own tail block, and a pass to find the
+/// position cost short rows more than the sum itself). NaN entries poison the
+/// sum, as they should.
+#[inline(always)]
+fn exp_sum_below<S: Simd, E: Elem, const FAST: bool>(
+    s: S,
+    x: &[E],
+    m: f32,
+    p: &Params,
+) -> (f32, f32) {
+    let l4 = 4 * S::LANES;
+    let mv = s.splat(m);
+    let one = s.splat(1.0);
+    let mut acc = [s.splat(0.0); 4];
+    let mut other = [s.splat(0.0); 4];
+    let mut lanes = 0usize;
+    macro_rules! step {
+        ($v:expr, $e:expr) => {{
+            let (v, e): (V4<S>, V4<S>) = ($v, $e);
+            for i in 0..4 {
+                let eq = s.eq(v[i], mv);
+                acc[i] = s.add(acc[i], s.and_not(eq, e[i]));
+                other[i] = s.add(other[i], s.and_not(eq, one));
+            }
+            lanes += l4;
+        }};
+    }
+    let mut xs = x.chunks_exact(l4);
+    for xc in &mut xs {
+        let v = load4(s, xc);
+        step!(v, exp_in4::<S, FAST>(s, map4!(v, |v| shifted(s, v, mv, p))));
+    }
+    let xt = xs.remainder();
+    if !xt.is_empty() {
+        // The padding (−inf) is outside exp_fast's range: the general exp. It
+        // is never equal to m (finite), so it counts among the others.
+        let v = load4_tail(s, xt, f32::NEG_INFINITY);
+        step!(v, exp4(s, map4!(v, |v| shifted(s, v, mv, p))));
+    }
+    // Lane counts are integers below 2^24 (rows that reach here finite are
+    // shorter than `LONG_ROW`, or chunks of a longer one): the sums are exact.
+    let others = s.reduce_add(sum4(s, other));
+    (s.reduce_add(sum4(s, acc)), lanes as f32 - others)
 }
 
 /// out = exp((x − m)/T)·factor (a chunk of a long row, m the row's max).

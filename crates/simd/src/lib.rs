@@ -33,10 +33,11 @@
 //! scaling, equal to it bit for bit there. Its maximum error, measured over every f32 input by
 //! `cargo run --release -p softmax-lab-simd --example exp_exhaustive` (all 2^32
 //! patterns, worst case re-measured against the double-double reference), is
-//! 0.987 ulp on the AVX2 + FMA path (at x = −59.944) and 0.957 ulp on the
-//! portable path (at x = −59.903); the AVX-512 path computes the AVX2 path's
-//! bits (tested) — its own exhaustive figure is in the crate's `README.md`, about 0.4% of all 2^32 results not
-//! correctly rounded; ~50 s per path on two cores. (q's evaluation order
+//! 0.987 ulp on the AVX-512 and AVX2 + FMA paths (both at x = −59.944: the
+//! AVX-512 path computes the AVX2 path's bits, tested, and measured equal over
+//! all inputs) and 0.957 ulp on the portable path (at x = −59.903); about 0.4%
+//! of all 2^32 results are not correctly rounded (17,211,395 on the two x86
+//! paths). Per-path figures and machines: the crate's `README.md`. (q's evaluation order
 //! matters at that level: a full Estrin scheme measured 1.005 ulp.) A sampled test (10^6 seeded
 //! inputs) asserts <= 1 ulp on every path, so the
 //! c_exp = 2 (1 ulp) of `softmax_lab_core::bounds` applies unchanged. The sums are
