@@ -14,7 +14,8 @@
 //!   2 × LLC of buffers, as a model's output layer sees it.
 //! - Buffers are allocated and written before timing (a fresh output otherwise
 //!   costs page faults as large as the softmax itself); the warm-up calls every
-//!   participant twice.
+//!   participant twice (once when that call lasts [`SLOW_CALL_S`] or more: it is
+//!   then its own calibration).
 //! - Samples ([`crate::timing`], the runner every timed table here uses): each
 //!   sample times `k` consecutive calls, `k` chosen in the warm-up so that a
 //!   sample lasts at least [`MIN_SAMPLE_S`]; the samples of all participants of a
@@ -77,7 +78,7 @@ use crate::results::records::{HsoftmaxRecord, ShardedRecord, ThroughputRecord};
 use crate::results::{ColumnType, Record, Table};
 use crate::scenario::{Scenario, ThroughputSpec};
 use crate::timing::{self, Estimate, Participant, Plan};
-pub use crate::timing::{MIN_SAMPLES, MIN_SAMPLE_S};
+pub use crate::timing::{MIN_SAMPLES, MIN_SAMPLE_S, SLOW_CALL_S};
 use crate::HarnessError;
 
 /// The last-level cache size assumed when sysfs does not say (32 MiB).
@@ -465,9 +466,10 @@ fn measure_group(
         }
         ps.push(participant(who, g, prepared));
     }
-    // Warm-up and calibration: one untimed call (code, caches, candle's first
-    // allocation), then one timed call sets the calls per sample and, for calls
-    // slower than the case budget allows, the number of samples (at least 3).
+    // Warm-up and calibration: one call that is not a sample (code, caches,
+    // candle's first allocation), then one timed call (none when the first took
+    // SLOW_CALL_S) sets the calls per sample and, for calls slower than the case
+    // budget allows, the number of samples (at least 3).
     let plan = Plan::new(spec.samples, spec.max_seconds_per_case);
     let timings = timing::run(&plan, &mut bufs, ps)
         .map_err(|(j, e)| variant_error(s, whos[j].id(), g.dtype, e))?;
@@ -651,6 +653,31 @@ pub fn measure(
     Ok(tables)
 }
 
+/// The dot products after which the operation count of an output head stops
+/// (a prefix of the targets; see `hsoftmax_table`).
+const COST_DOT_PRODUCTS: u64 = 1 << 24;
+
+/// The operations of `head` over `targets` in order (target i with input
+/// `input(i)`), stopping after the target that brings the dot products to `cap`:
+/// the count and how many targets it covers.
+fn count_cost<'a>(
+    head: &dyn OutputHead<f32>,
+    targets: &[usize],
+    input: &dyn Fn(usize) -> &'a [f32],
+    cap: u64,
+) -> (Cost, usize) {
+    let mut cost = Cost::default();
+    let mut counted = 0usize;
+    for (i, &c) in targets.iter().enumerate() {
+        std::hint::black_box(head.log_prob(input(i), c, &mut cost));
+        counted += 1;
+        if cost.dot_products >= cap {
+            break;
+        }
+    }
+    (cost, counted)
+}
+
 /// Class frequencies ∝ 1 / rank (Zipf with exponent 1), the shape of word counts.
 fn zipf(vocab: usize) -> Vec<f64> {
     (1..=vocab).map(|r| 1.0 / r as f64).collect()
@@ -714,17 +741,15 @@ fn hsoftmax_table(s: &Scenario, spec: &ThroughputSpec) -> Table {
         let targets = draw(&freqs, 4096, &mut rng);
         let hidden: Vec<f32> = (0..64 * d).map(|_| rng.gen::<f32>() * 2.0 - 1.0).collect();
         let input = |i: usize| &hidden[(i % 64) * d..(i % 64 + 1) * d];
-        // Operations per target over all targets (deterministic, untimed; it also
-        // warms every head up).
-        let costs: Vec<Cost> = heads
+        // Operations per target (deterministic, untimed; it also warms every head
+        // up), counted over the targets in order until COST_DOT_PRODUCTS dot
+        // products: every target for the trees (tens of dot products each), a
+        // few for the full head, whose cost is the vocabulary for every target
+        // (counting it over all 4,096 targets at a vocabulary of 10^6 took three
+        // minutes, most of the suite's time outside the timed calls).
+        let costs: Vec<(Cost, usize)> = heads
             .iter()
-            .map(|(_, h)| {
-                let mut cost = Cost::default();
-                for (i, &c) in targets.iter().enumerate() {
-                    std::hint::black_box(h.log_prob(input(i), c, &mut cost));
-                }
-                cost
-            })
+            .map(|(_, h)| count_cost(h.as_ref(), &targets, &input, COST_DOT_PRODUCTS))
             .collect();
         let ps: Vec<Participant<'_, (), std::convert::Infallible>> = heads
             .iter()
@@ -754,8 +779,8 @@ fn hsoftmax_table(s: &Scenario, spec: &ThroughputSpec) -> Table {
             .map(|t| Estimate::of(&t.ns_per_call()))
             .collect();
         let full_ns = est[0].median;
-        for (((name, _), e), cost) in heads.iter().zip(&est).zip(&costs) {
-            let dots = cost.dot_products as f64 / targets.len() as f64;
+        for (((name, _), e), (cost, counted)) in heads.iter().zip(&est).zip(&costs) {
+            let dots = cost.dot_products as f64 / *counted as f64;
             // The full head exponentiates every class; a tree one sigmoid per step.
             let exps = if *name == "full" { v as f64 } else { dots };
             records.push(HsoftmaxRecord {
@@ -941,6 +966,30 @@ mod tests {
         assert_eq!(bytes_per_elem(DType::F32, Direction::Forward), 8);
         assert_eq!(bytes_per_elem(DType::F16, Direction::Forward), 4);
         assert_eq!(bytes_per_elem(DType::F64, Direction::Backward), 24);
+    }
+
+    #[test]
+    fn head_costs_stop_at_the_cap_and_keep_the_per_target_figure() {
+        let (v, d) = (50, 4);
+        let full = FullSoftmaxHead::new(v, d, vec![0.5f32; v * d]);
+        let tree = HierarchicalSoftmax::new(Tree::balanced(v), d, vec![0.5f32; (v - 1) * d]);
+        let targets: Vec<usize> = (0..40).map(|i| (i * 7) % v).collect();
+        let h = vec![0.25f32; d];
+        let input = |_: usize| h.as_slice();
+        // A cap no count reaches: every target.
+        let (c, k) = count_cost(&full, &targets, &input, u64::MAX);
+        assert_eq!((c.dot_products, k), (50 * 40, 40));
+        let (t_all, k_all) = count_cost(&tree, &targets, &input, u64::MAX);
+        assert_eq!(k_all, 40);
+        // A cap of 120 dot products: the full head stops after three targets
+        // (150), with the same cost per target.
+        let (c, k) = count_cost(&full, &targets, &input, 120);
+        assert_eq!((c.dot_products, k), (150, 3));
+        // The tree (about six decisions a target) stops later, at the first
+        // target that reaches 120.
+        let (t, k) = count_cost(&tree, &targets, &input, 120);
+        assert!(t.dot_products >= 120 && k < 40, "{} {k}", t.dot_products);
+        assert!(t.dot_products < t_all.dot_products);
     }
 
     #[test]

@@ -6,10 +6,15 @@
 //!
 //! Method:
 //! - Warm-up and calibration, participant by participant: [`Plan::warm_up_calls`]
-//!   untimed calls (code, caches, a first allocation), then
+//!   calls whose results are not samples (code, caches, a first allocation), then
 //!   [`Plan::calibration_calls`] timed calls give the time of one call; a sample
 //!   then times `k` consecutive calls, `k` the smallest count that lasts
-//!   [`Plan::min_sample_s`] (within 1 ..= [`Plan::max_calls_per_sample`]).
+//!   [`Plan::min_sample_s`] (within 1 ..= [`Plan::max_calls_per_sample`]). A
+//!   warm-up call that lasts at least [`Plan::slow_call_s`] (ten sample lengths)
+//!   is its own calibration: `k` is 1 whatever a warmer call would take, and the
+//!   sample count follows from its (cold, so if anything longer) time. Calls that
+//!   slow are the large rows, where one more call per participant was a fifth
+//!   of the time spent on them.
 //! - Sample count: [`Plan::samples`], fewer where the slowest participant's
 //!   samples would exceed [`Plan::max_seconds`] in all, never fewer than
 //!   [`Plan::min_samples`] (nor more than asked).
@@ -34,6 +39,10 @@ pub const MIN_SAMPLE_S: f64 = 2e-3;
 /// The fewest samples a case gets, however slow its calls.
 pub const MIN_SAMPLES: usize = 3;
 
+/// A warm-up call at least this long (seconds; ten sample lengths) stands in for
+/// the calibration call.
+pub const SLOW_CALL_S: f64 = 10.0 * MIN_SAMPLE_S;
+
 /// How a group is timed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Plan {
@@ -53,12 +62,16 @@ pub struct Plan {
     pub calibration_calls: usize,
     /// Most calls in one sample.
     pub max_calls_per_sample: usize,
+    /// A warm-up call at least this long (seconds) is the calibration: no
+    /// calibration call follows (`f64::INFINITY`: always calibrate).
+    pub slow_call_s: f64,
 }
 
 impl Plan {
     /// `samples` samples within a budget of `max_seconds`, with the module's
-    /// defaults: [`MIN_SAMPLES`], [`MIN_SAMPLE_S`], one untimed call, one timed
-    /// calibration call, at most 2^20 calls per sample.
+    /// defaults: [`MIN_SAMPLES`], [`MIN_SAMPLE_S`], one warm-up call, one timed
+    /// calibration call (none after a warm-up of [`SLOW_CALL_S`]), at most 2^20
+    /// calls per sample.
     pub fn new(samples: usize, max_seconds: f64) -> Plan {
         Plan {
             samples,
@@ -68,6 +81,7 @@ impl Plan {
             warm_up_calls: 1,
             calibration_calls: 1,
             max_calls_per_sample: 1 << 20,
+            slow_call_s: SLOW_CALL_S,
         }
     }
 }
@@ -168,15 +182,23 @@ pub fn run<C, E>(
     let mut calls = Vec::with_capacity(ps.len());
     let mut samples = plan.samples;
     for (j, p) in ps.iter_mut().enumerate() {
+        let mut warm = 0.0f64;
         for _ in 0..plan.warm_up_calls {
+            let t0 = Instant::now();
             (p.call)(shared).map_err(|e| (j, e))?;
+            warm = t0.elapsed().as_secs_f64();
         }
-        let timed = plan.calibration_calls.max(1);
-        let t0 = Instant::now();
-        for _ in 0..timed {
-            (p.call)(shared).map_err(|e| (j, e))?;
+        let one = if plan.warm_up_calls > 0 && warm >= plan.slow_call_s {
+            warm
+        } else {
+            let timed = plan.calibration_calls.max(1);
+            let t0 = Instant::now();
+            for _ in 0..timed {
+                (p.call)(shared).map_err(|e| (j, e))?;
+            }
+            t0.elapsed().as_secs_f64() / timed as f64
         }
-        let one = (t0.elapsed().as_secs_f64() / timed as f64).max(1e-9);
+        .max(1e-9);
         let k =
             ((plan.min_sample_s / one).ceil() as usize).clamp(1, plan.max_calls_per_sample.max(1));
         // Saturating: an infinite budget affords any number of samples.
@@ -249,6 +271,38 @@ mod tests {
             assert_eq!((t.samples(), t.calls_per_sample), (4, 1));
             assert!(t.seconds_per_call.iter().all(|s| *s > 0.0));
         }
+    }
+
+    #[test]
+    fn a_slow_warm_up_call_stands_in_for_the_calibration() {
+        // Every warm-up counts as slow: no calibration call, then the rounds.
+        let p = Plan {
+            slow_call_s: 0.0,
+            ..plan(2)
+        };
+        let mut log = Vec::new();
+        let out = run(&p, &mut log, loggers(3)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(log, [0, 1, 2, 0, 1, 2, 0, 1, 2]);
+        assert!(out
+            .iter()
+            .all(|t| t.samples() == 2 && t.calls_per_sample == 1));
+        // None counts as slow: the calibration call follows each warm-up.
+        let p = Plan {
+            slow_call_s: f64::INFINITY,
+            ..plan(2)
+        };
+        let mut log = Vec::new();
+        run(&p, &mut log, loggers(3)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(log, [0, 0, 1, 1, 2, 2, 0, 1, 2, 0, 1, 2]);
+        // No warm-up call at all: the calibration runs, whatever the threshold.
+        let p = Plan {
+            slow_call_s: 0.0,
+            warm_up_calls: 0,
+            ..plan(1)
+        };
+        let mut log = Vec::new();
+        run(&p, &mut log, loggers(2)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(log, [0, 1, 0, 1]);
     }
 
     #[test]
