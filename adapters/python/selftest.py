@@ -12,6 +12,9 @@ conditioning; a self-timed call in each direction; ok:false (and the process sti
 step) for a dtype or a backward it does not declare; bye and exit 0. Then the protocol's
 edges: a package that does not import (the interpreter started without site-packages)
 answers unavailable, a wrong protocol version and an unreadable request get ok:false.
+It checks the adapters' wiring (bytes, dtypes, formulas, temperature, framing), not
+the peers' accuracy: its float64 reference is the textbook formula in f64, which the runner's
+double-double reference measures far more finely (scenarios/peers/).
 Exit code 0 when every check passed. Not part of `cargo test` (it needs the packages).
 """
 
