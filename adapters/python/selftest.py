@@ -22,8 +22,15 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    try:
+        import tomli as tomllib
+    except ModuleNotFoundError:
+        sys.exit("selftest.py reads the declarations with tomllib: Python 3.11+ (or `pip install tomli`)")
 
 import numpy as np
 
