@@ -54,7 +54,14 @@ class NumpyPeer:
     so bf16 calls are declined.
     """
 
-    name = "NumPy (textbook shifted softmax, closed-form backward, 1 thread)"
+    NAMES = {
+        "softmax": "NumPy textbook exp(x - max) / sum",
+        "log_softmax": "NumPy textbook (x - max) - log(sum(exp(x - max)))",
+        "sigmoid": "NumPy textbook 1 / (1 + exp(-x))",
+    }
+
+    def name(self, function):
+        return f"{self.NAMES[function]} (closed-form backward, 1 thread)"
 
     def __init__(self):
         try:
@@ -161,7 +168,8 @@ class TorchPeer:
     as torch.bfloat16 without conversion.
     """
 
-    name = "PyTorch (CPU, torch.set_num_threads(1), autograd backward)"
+    def name(self, function):
+        return f"PyTorch torch.{function} (CPU, torch.set_num_threads(1), autograd backward)"
 
     def __init__(self):
         try:
@@ -249,8 +257,12 @@ class OrtPeer:
     One session per (function, dtype, T), built at its first call.
     """
 
-    name = "ONNX Runtime (CPUExecutionProvider, intra_op_num_threads = 1, forward only)"
     OPSET = 13
+    OPS = {"softmax": "Softmax", "log_softmax": "LogSoftmax", "sigmoid": "Sigmoid"}
+
+    def name(self, function):
+        return (f"ONNX Runtime {self.OPS[function]} (opset {self.OPSET}, CPUExecutionProvider, "
+                "intra_op_num_threads = 1, forward only)")
 
     def __init__(self):
         try:
@@ -293,7 +305,7 @@ class OrtPeer:
             inits.append(h.make_tensor("t", elem, [], np.array([t], dtype=self.wire[dtype]).tobytes(), raw=True))
             nodes.append(h.make_node("Div", ["x", "t"], ["z"]))
             src = "z"
-        op = {"softmax": "Softmax", "log_softmax": "LogSoftmax", "sigmoid": "Sigmoid"}[function]
+        op = self.OPS[function]
         attrs = {} if function == "sigmoid" else {"axis": -1}
         nodes.append(h.make_node(op, [src], ["y"], **attrs))
         graph = h.make_graph(
@@ -458,7 +470,7 @@ def serve(impl_name, channel):
                     continue
                 versions = {"python": platform.python_version()}
                 versions.update(peer.versions())
-                channel.reply({"ok": True, "name": peer.name, "versions": versions})
+                channel.reply({"ok": True, "name": peer.name(msg["function"]), "versions": versions})
                 continue
             if unavailable is not None:
                 raise CallError(unavailable)
