@@ -172,9 +172,9 @@ class TorchPeer:
         return f"PyTorch torch.{function} (CPU, torch.set_num_threads(1), autograd backward)"
 
     def __init__(self):
-        try:
-            import numpy as np
+        try:  # its own package first: the message names it when several are missing
             import torch
+            import numpy as np
         except ImportError as e:
             raise Unavailable(f"{e.name or 'torch'} is not installed ({e})") from e
         self.np = np
@@ -265,10 +265,10 @@ class OrtPeer:
                 "intra_op_num_threads = 1, forward only)")
 
     def __init__(self):
-        try:
-            import numpy as np
-            import onnx
+        try:  # its own package first: the message names it when several are missing
             import onnxruntime as ort
+            import onnx
+            import numpy as np
             from onnx import TensorProto, helper
         except ImportError as e:
             raise Unavailable(f"{e.name or 'onnxruntime'} is not installed ({e})") from e
