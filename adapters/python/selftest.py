@@ -19,7 +19,6 @@ Exit code 0 when every check passed. Not part of `cargo test` (it needs the pack
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

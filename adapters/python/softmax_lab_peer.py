@@ -373,7 +373,7 @@ class Channel:
         self.inp, self.out = inp, out
 
     def read_header(self):
-        """The next JSON line as a dict; None at end of input."""
+        """The next request line (bytes); None at end of input."""
         line = self.inp.readline()
         if not line:
             return None
