@@ -67,3 +67,39 @@ fuzz:
 # The exhaustive check of the sigmoid over every finite f32 input (tens of minutes on two cores).
 exhaustive:
     cargo test --release -p softmax-lab --test accuracy -- --ignored --nocapture
+
+# Issue 19's peers. peers-venv installs numpy, then onnx and onnxruntime, then torch
+# (CPU wheels from the PyTorch index, else PyPI's default wheel) into .venv-peers; a
+# package that does not install is left out (its peers answer "unavailable").
+# Create or update the Python peers' virtual environment (.venv-peers).
+peers-venv:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ ! -x .venv-peers/bin/python ]; then
+        python3 -m venv .venv-peers || { echo "error: python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
+    fi
+    pip=".venv-peers/bin/python -m pip"
+    $pip install --upgrade pip
+    $pip install numpy
+    $pip install onnx onnxruntime || echo "warning: onnx/onnxruntime did not install: the ort_* peers will be unavailable" >&2
+    $pip install torch --index-url https://download.pytorch.org/whl/cpu --retries 1 --timeout 30 \
+        || $pip install torch \
+        || echo "warning: torch did not install: the torch_* peers will be unavailable" >&2
+
+# Every scenario in scenarios/peers/ into reports/peers/ (pip freeze in
+# reports/peers/versions.txt), then the report, whose Peers section reads reports/peers/.
+# The peers study: NumPy, PyTorch and ONNX Runtime beside the built-in variants.
+peers: peers-venv
+    #!/usr/bin/env bash
+    set -uo pipefail
+    mkdir -p reports/peers
+    { echo "# python $(.venv-peers/bin/python -c 'import platform; print(platform.python_version())')"; .venv-peers/bin/python -m pip freeze; } > reports/peers/versions.txt
+    PATH="$PWD/.venv-peers/bin:$PATH" cargo run --release -- run scenarios/peers --out reports/peers
+    status=$?
+    cargo run --release -- report || exit $?
+    exit $status
+
+# No cargo: each declared peer driven through the protocol, checked against float64.
+# Self-test of the Python adapters in .venv-peers.
+peers-check: peers-venv
+    .venv-peers/bin/python adapters/python/selftest.py
