@@ -202,11 +202,24 @@ fn main() {
                 let x = decode(&dtype, &data[..len]);
                 if op == "time" {
                     let (samples, reps) = (num("samples").max(1), num("reps").max(1));
+                    // Backward: y computed once, before timing, as the protocol says.
+                    let backward_of = (text("direction") == "backward").then(|| {
+                        let y = forward(&function, &x, n.max(1), t);
+                        let dy = decode(&dtype, &data[len..]);
+                        (y, dy)
+                    });
                     let mut ns = Vec::new();
                     for _ in 0..samples {
                         let start = Instant::now();
                         for _ in 0..reps {
-                            std::hint::black_box(forward(&function, &x, n.max(1), t));
+                            match &backward_of {
+                                Some((y, dy)) => {
+                                    std::hint::black_box(backward(&function, y, dy, n.max(1), t));
+                                }
+                                None => {
+                                    std::hint::black_box(forward(&function, &x, n.max(1), t));
+                                }
+                            }
                         }
                         ns.push(start.elapsed().as_nanos() as u64);
                     }
