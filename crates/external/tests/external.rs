@@ -111,6 +111,16 @@ fn forward_err(v: &dyn Variant) -> VariantError {
 // ---- the library kind -------------------------------------------------------
 
 #[test]
+fn the_c_example_was_built() {
+    // build.rs leaves the path empty when no C compiler could build the example.
+    assert!(
+        !LIB.is_empty(),
+        "no C compiler built fixtures/sl_example.c: see the build warning"
+    );
+    assert!(Path::new(LIB).is_file(), "{LIB}");
+}
+
+#[test]
 fn the_c_example_matches_the_reference_in_every_dtype() {
     // Textbook float kernels on rows of 8 with |x/T| up to 5: in f32/f64 a few
     // ulps from the sum (n·u) plus the rounded 1/T the row is multiplied by (an
