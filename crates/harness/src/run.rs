@@ -164,6 +164,7 @@ pub fn run_scenario(
 ) -> Result<Outcome, HarnessError> {
     let start = Instant::now();
     let (registry, external) = s.registry(registry);
+    let named = s.variants.clone();
     let mut s = s.clone();
     let mut failures: Vec<Failure> = Vec::new();
     for v in &external {
@@ -199,9 +200,11 @@ pub fn run_scenario(
         source,
     })?;
     let mut facts = variant_facts(&tables, &registry);
+    // Every external variant the scenario named, answered or not (declared ones
+    // it did not name are not part of its results).
     for v in &external {
         let info = v.info();
-        if !facts.iter().any(|f| f.id == info.id) {
+        if named.iter().any(|id| id == info.id) && !facts.iter().any(|f| f.id == info.id) {
             facts.push(VariantFacts {
                 id: info.id.to_string(),
                 family: info.family,
