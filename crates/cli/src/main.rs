@@ -102,6 +102,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e)
+            if e.downcast_ref::<softmax_lab_cli::run::VariantsFailed>()
+                .is_some() =>
+        {
+            // External variants failed: everything else ran and was written.
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
         Err(e) if e.downcast_ref::<Regressed>().is_some() => {
             // `compare --fail-on-regression`: the regressions are on stdout and in
             // compare.md; exit 1 distinguishes them from bad input (2).

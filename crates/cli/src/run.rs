@@ -153,8 +153,28 @@ pub fn expected_duration(
     }
 }
 
+/// External variants failed during a run (their failures are in the results and
+/// were printed); the run finished and wrote everything else. Exit code 1.
+#[derive(Debug)]
+pub struct VariantsFailed(pub Vec<String>);
+
+impl std::fmt::Display for VariantsFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} external variant(s) failed (recorded in the results): {}",
+            self.0.len(),
+            self.0.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for VariantsFailed {}
+
 /// Validate every file, then run each scenario, writing a summary to `out` as each
-/// one finishes.
+/// one finishes. External variants that fail do not stop the run: it ends with
+/// [`VariantsFailed`] (exit 1) once everything is written; unavailable ones (their
+/// package is missing) are noted and the run succeeds.
 pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let files = load(&args.paths, registry, args.max_memory)?;
     let opts = RunOptions {
@@ -183,6 +203,7 @@ pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::
     writeln!(out, "{}", expected_duration(&scenarios, &results_dir))?;
     out.flush()?;
     let start = std::time::Instant::now();
+    let mut failed: Vec<String> = Vec::new();
     for f in &files {
         let s = f.pick(args.quick);
         let outcome =
@@ -199,6 +220,12 @@ pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::
         for line in &outcome.summary {
             writeln!(out, "  {line}")?;
         }
+        for x in &outcome.failures {
+            writeln!(out, "  variant {} {}: {}", x.variant, x.status, x.message)?;
+            if x.status != "unavailable" && !failed.contains(&x.variant) {
+                failed.push(x.variant.clone());
+            }
+        }
         for p in &outcome.files {
             writeln!(out, "  wrote {}", p.display())?;
         }
@@ -213,5 +240,9 @@ pub fn run(registry: &Registry, args: &RunArgs, out: &mut dyn Write) -> anyhow::
     )?;
     // The report renders every result in the folder, including earlier runs' ones.
     crate::report::render(opts.out_dir.join("results"), opts.out_dir.clone(), out)?;
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(VariantsFailed(failed).into())
+    }
 }

@@ -27,6 +27,7 @@ fn write(dir: &Path, name: &str, kind: &str, table: Table) {
         machine: fixtures::machine("cpu"),
         elapsed_s: 1.0,
         variants: Vec::new(),
+        failures: Vec::new(),
         tables: vec![table],
         generation: String::new(),
         files: Vec::new(),

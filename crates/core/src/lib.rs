@@ -46,6 +46,6 @@ pub use dtype::{DType, Element, Format};
 pub use registry::Registry;
 pub use variant::{
     Accumulation, Buffer, Direction, Family, Formula, Function, Options, RowKernel, Rows, RowsMut,
-    TimedCall, TypedKernel, Variant, VariantError, VariantInfo,
+    Source, SourceStatus, TimedCall, TypedKernel, Variant, VariantError, VariantInfo,
 };
 pub use xd::{Dd, Xd};

@@ -26,11 +26,15 @@ pub enum Family {
     Sparse,
     /// Vectorised, multi-threaded kernels on a SIMD exp (crate `simd`).
     Simd,
+    /// Implementations outside the workspace, declared at run time: a shared
+    /// library through the C ABI or a program speaking the command protocol
+    /// (crate `external`).
+    External,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 7] = [
+    pub const ALL: [Family; 8] = [
         Family::Naive,
         Family::Stable,
         Family::LogSumExp,
@@ -38,6 +42,7 @@ impl Family {
         Family::Candle,
         Family::Sparse,
         Family::Simd,
+        Family::External,
     ];
 
     /// The name used in listings and scenarios.
@@ -50,6 +55,7 @@ impl Family {
             Family::Candle => "candle",
             Family::Sparse => "sparsemax",
             Family::Simd => "simd",
+            Family::External => "external",
         }
     }
 
@@ -330,7 +336,8 @@ pub enum VariantError {
     /// A temperature other than 1 for a variant without one.
     #[error("variant '{0}' takes no temperature")]
     TemperatureUnsupported(String),
-    /// An error inside a framework backend (candle).
+    /// An error inside a framework backend (candle) or an external implementation
+    /// (a library or a program that failed a call).
     #[error("backend error in '{variant}': {message}")]
     Backend {
         /// The variant id.
@@ -338,6 +345,65 @@ pub enum VariantError {
         /// The backend's message.
         message: String,
     },
+    /// An external implementation that cannot run on this machine (its package is
+    /// not installed): not a failure of the implementation, reported as such.
+    #[error("variant '{variant}' is unavailable: {message}")]
+    Unavailable {
+        /// The variant id.
+        variant: String,
+        /// Why (the implementation's own words).
+        message: String,
+    },
+}
+
+/// Where a variant declared outside the workspace comes from and how it has fared
+/// so far, for the results and the report ([`Variant::source`]).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Source {
+    /// How it is reached: `library` or `command`.
+    pub kind: String,
+    /// The library path or the command line, as declared (never made absolute).
+    pub declared: String,
+    /// The implementation's own name (a command's hello; empty when unknown).
+    pub name: String,
+    /// Versions it reported (package → version; a library's `sl_version`).
+    pub versions: Vec<(String, String)>,
+    /// Whether it answered.
+    pub status: SourceStatus,
+}
+
+/// How an external variant has fared in a run.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum SourceStatus {
+    /// Never called.
+    #[default]
+    NotStarted,
+    /// Every call so far answered.
+    Ok,
+    /// It said it cannot run here (its message).
+    Unavailable(String),
+    /// A call failed; the variant answers every later call with this message.
+    Failed(String),
+}
+
+impl SourceStatus {
+    /// The name in results: `not_started`, `ok`, `unavailable`, `failed`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceStatus::NotStarted => "not_started",
+            SourceStatus::Ok => "ok",
+            SourceStatus::Unavailable(_) => "unavailable",
+            SourceStatus::Failed(_) => "failed",
+        }
+    }
+
+    /// The message of an unavailable or failed variant (empty otherwise).
+    pub fn message(&self) -> &str {
+        match self {
+            SourceStatus::Unavailable(m) | SourceStatus::Failed(m) => m,
+            SourceStatus::NotStarted | SourceStatus::Ok => "",
+        }
+    }
 }
 
 /// A variant: one implementation of softmax, log-softmax or a sigmoid.
@@ -386,6 +452,31 @@ pub trait Variant: Send + Sync {
         _n: usize,
         _opts: &Options,
     ) -> Option<Result<TimedCall, VariantError>> {
+        None
+    }
+
+    /// Throughput timed by the implementation itself, for variants whose calls
+    /// cross a process boundary (the command protocol): the implementation runs
+    /// `samples` samples of `reps` back-to-back calls on `x` (and `dy` for the
+    /// backward) and the result is the seconds per call of each sample. `None`
+    /// (the default): the harness's runner times the calls.
+    #[allow(clippy::too_many_arguments)]
+    fn self_timed(
+        &self,
+        _direction: Direction,
+        _x: Rows<'_>,
+        _dy: Rows<'_>,
+        _n: usize,
+        _opts: &Options,
+        _samples: usize,
+        _reps: usize,
+    ) -> Option<Result<Vec<f64>, VariantError>> {
+        None
+    }
+
+    /// Where a variant declared outside the workspace comes from and its status
+    /// (`None`, the default: a built-in variant).
+    fn source(&self) -> Option<Source> {
         None
     }
 }

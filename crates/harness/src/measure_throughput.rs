@@ -431,7 +431,25 @@ fn measure_group(
             bufs.dy.push(dy.clone());
         }
     }
-    let whos = participants(s, registry, variants, g);
+    let mut whos = participants(s, registry, variants, g);
+    // Variants that time themselves (external command variants) leave the
+    // runner's participants; their figures are marked `timing = self`.
+    let mut selfs: Vec<(Who, Estimate)> = Vec::new();
+    let mut k = 0;
+    while k < whos.len() {
+        if let Who::Variant(v) = &whos[k] {
+            let dy = bufs.dy.first().map_or(bufs.x[0].rows(), |d| d.rows());
+            let secs =
+                timing::self_timed(&**v, g.direction, bufs.x[0].rows(), dy, g.n, spec.samples);
+            if let Some(secs) = secs {
+                let secs = secs.map_err(|e| variant_error(s, v.info().id, g.dtype, e))?;
+                let rates: Vec<f64> = secs.iter().map(|t| len as f64 / t).collect();
+                selfs.push((whos.remove(k), Estimate::of(&rates)));
+                continue;
+            }
+        }
+        k += 1;
+    }
     let opts = Options::default();
     // y = f(x) for the backward, per function, from its first variant.
     if g.direction == Direction::Backward {
@@ -485,7 +503,12 @@ fn measure_group(
     // The bandwidth reference: the faster of the two copies (see the module docs).
     let memcpy = median_of("memcpy").max(median_of("copy_loop"));
     let mut rows = Vec::new();
-    for (who, e) in whos.iter().zip(&est) {
+    let runner = whos.len();
+    let all = whos
+        .iter()
+        .zip(&est)
+        .chain(selfs.iter().map(|(w, e)| (w, e)));
+    for (j, (who, e)) in all.enumerate() {
         let (family, function) = match who {
             Who::Memcpy | Who::CopyLoop => ("reference".to_string(), "copy".to_string()),
             Who::Relu => ("reference".to_string(), "relu".to_string()),
@@ -540,6 +563,7 @@ fn measure_group(
             samples: e.samples,
             llc_bytes: llc,
             isa: isa.to_string(),
+            timing: if j < runner { "runner" } else { "self" }.to_string(),
         });
     }
     Ok(rows)

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use softmax_lab_core::{DType, Registry, Variant};
+use softmax_lab_core::{Buffer, DType, Family, Options, Registry, Variant, VariantError};
 
 use crate::kinds;
 use crate::machine::Machine;
-use crate::results::{Results, Table, Value, VariantFacts, SCHEMA_VERSION};
+use crate::results::{Failure, Results, SourceFacts, Table, Value, VariantFacts, SCHEMA_VERSION};
 use crate::scenario::{self, Kind, Scenario, ScenarioFile};
 use crate::HarnessError;
 
@@ -40,6 +40,9 @@ pub struct Outcome {
     pub summary: Vec<String>,
     /// Wall time, seconds.
     pub elapsed_s: f64,
+    /// External variants that failed or were unavailable (their rows are absent;
+    /// the other variants ran). Also in the results file.
+    pub failures: Vec<Failure>,
 }
 
 /// The scenario files named by `args`: files as given, directories expanded to their
@@ -146,28 +149,81 @@ pub fn measure_scenario(
 }
 
 /// Run one scenario and write its results under `<out_dir>/results/`.
+///
+/// External variants run fresh for each call (their programs start at their
+/// first call and are stopped when the run ends). Each answers one small call
+/// before anything is measured; one that fails then or during a measurement
+/// (a [`HarnessError::Variant`] naming it) is recorded as a [`Failure`], printed
+/// on stderr and left out, and the scenario is measured again without it, so
+/// the tables hold exactly the variants that answered every call and the files
+/// are written once, whole. A built-in variant's error still ends the scenario.
 pub fn run_scenario(
     s: &Scenario,
     registry: &Registry,
     opts: &RunOptions,
 ) -> Result<Outcome, HarnessError> {
     let start = Instant::now();
-    let tables = measure_scenario(s, registry, opts)?;
+    let (registry, external) = s.registry(registry);
+    let named = s.variants.clone();
+    let mut s = s.clone();
+    let mut failures: Vec<Failure> = Vec::new();
+    for v in &external {
+        let id = v.info().id;
+        if s.variants.iter().any(|x| x == id) {
+            if let Err((dtype, e)) = probe(v, &s.dtypes) {
+                drop_failed(&mut s, &mut failures, id, dtype, &e);
+            }
+        }
+    }
+    let tables = loop {
+        match measure_scenario(&s, &registry, opts) {
+            Ok(t) => break t,
+            Err(HarnessError::Variant {
+                variant,
+                dtype,
+                source,
+                ..
+            }) if s.variants.contains(&variant)
+                && registry
+                    .get(&variant)
+                    .is_ok_and(|v| v.info().family == Family::External) =>
+            {
+                drop_failed(&mut s, &mut failures, &variant, dtype, &source);
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let elapsed_s = start.elapsed().as_secs_f64();
     let dir = opts.out_dir.join("results");
     std::fs::create_dir_all(&dir).map_err(|source| HarnessError::Write {
         path: dir.clone(),
         source,
     })?;
+    let mut facts = variant_facts(&tables, &registry);
+    // Every external variant the scenario named, answered or not (declared ones
+    // it did not name are not part of its results).
+    for v in &external {
+        let info = v.info();
+        if named.iter().any(|id| id == info.id) && !facts.iter().any(|f| f.id == info.id) {
+            facts.push(VariantFacts {
+                id: info.id.to_string(),
+                family: info.family,
+                function: info.function,
+                source: v.source().map(source_facts),
+            });
+        }
+    }
+    facts.sort_by(|a, b| a.id.cmp(&b.id));
     let mut results = Results {
         schema_version: SCHEMA_VERSION,
-        scenario: serde_json::to_value(s).unwrap_or_default(),
+        scenario: serde_json::to_value(&s).unwrap_or_default(),
         machine: Machine {
             simd_isa: softmax_lab_simd::Isa::active().name().into(),
             ..Machine::detect()
         },
         elapsed_s,
-        variants: variant_facts(&tables, registry),
+        variants: facts,
+        failures: failures.clone(),
         tables: tables.clone(),
         generation: String::new(),
         files: Vec::new(),
@@ -181,9 +237,65 @@ pub fn run_scenario(
         kind: s.kind,
         records: tables.first().map_or(0, |t| t.rows.len()),
         files,
-        summary: kinds::of(s.kind).summarize(s, &tables),
+        summary: kinds::of(s.kind).summarize(&s, &tables),
         elapsed_s,
+        failures,
     })
+}
+
+/// One small forward call (a row [0, 1] in the first of `dtypes` the variant runs
+/// in): it starts a program or loads a library, so an unavailable or broken
+/// external variant is found before anything is measured.
+fn probe(v: &dyn Variant, dtypes: &[DType]) -> Result<(), (String, VariantError)> {
+    let Some(&dtype) = dtypes.iter().find(|d| v.info().dtypes.contains(d)) else {
+        return Ok(());
+    };
+    let x = Buffer::from_f64(dtype, &[0.0, 1.0]);
+    let mut y = Buffer::zeros(dtype, 2);
+    v.forward(x.rows(), 2, &Options::default(), y.rows_mut())
+        .map_err(|e| (dtype.name().to_string(), e))
+}
+
+/// Record `id`'s failure, print it on stderr and take it out of the scenario.
+fn drop_failed(
+    s: &mut Scenario,
+    failures: &mut Vec<Failure>,
+    id: &str,
+    dtype: String,
+    e: &VariantError,
+) {
+    let (status, message) = match e {
+        VariantError::Unavailable { message, .. } => ("unavailable", message.clone()),
+        VariantError::Backend { message, .. } => ("failed", message.clone()),
+        other => ("failed", other.to_string()),
+    };
+    eprintln!(
+        "warning: scenario '{}': variant '{id}' {status}{}: {message}; the other variants run",
+        s.name,
+        if dtype.is_empty() {
+            String::new()
+        } else {
+            format!(" in {dtype}")
+        }
+    );
+    failures.push(Failure {
+        variant: id.to_string(),
+        dtype,
+        status: status.to_string(),
+        message,
+    });
+    s.variants.retain(|v| v != id);
+}
+
+fn source_facts(src: softmax_lab_core::Source) -> SourceFacts {
+    SourceFacts {
+        kind: src.kind,
+        declared: src.declared,
+        name: src.name,
+        versions: src.versions,
+        status: src.status.name().to_string(),
+        message: src.status.message().to_string(),
+    }
 }
 
 /// The family and function of every registered variant that a `variant` column
@@ -211,6 +323,7 @@ fn variant_facts(tables: &[Table], registry: &Registry) -> Vec<VariantFacts> {
                 id: info.id.to_string(),
                 family: info.family,
                 function: info.function,
+                source: v.source().map(source_facts),
             }
         })
         .collect()

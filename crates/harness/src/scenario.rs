@@ -94,6 +94,26 @@ pub struct Scenario {
     /// Accuracy and overflow: each variant call runs with flush-to-zero and
     /// denormals-are-zero set (x86_64 MXCSR), restored after the call.
     pub flush_subnormals: bool,
+    /// The declaration files of external variants, as written in the scenario
+    /// (relative to the scenario file's folder). Left out of the results when
+    /// empty, so scenarios without external variants serialise as before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external: Vec<String>,
+    /// The external variants those files declare (their ids are in `variants`
+    /// when the scenario names them); each run builds fresh variants from them
+    /// ([`Scenario::registry`]).
+    #[serde(skip)]
+    pub declarations: Vec<softmax_lab_external::Declaration>,
+}
+
+impl Scenario {
+    /// `base` with this scenario's external variants added, fresh (no process or
+    /// library shared with another run), and handles on those variants.
+    pub fn registry(&self, base: &Registry) -> (Registry, Vec<softmax_lab_external::Shared>) {
+        let mut r = base.clone();
+        let ext = softmax_lab_external::register(&mut r, &self.declarations);
+        (r, ext)
+    }
 }
 
 fn dtype_names<S: serde::Serializer>(d: &[DType], s: S) -> Result<S::Ok, S::Error> {
@@ -178,6 +198,7 @@ pub(crate) struct RawScenario {
     sweep: Option<RawSweep>,
     pub(crate) tiny_grad_threshold: Option<S<f64>>,
     pub(crate) flush_subnormals: Option<S<bool>>,
+    external: Option<S<Vec<S<String>>>>,
     pub(crate) throughput: Option<S<crate::kinds::throughput::RawThroughput>>,
     pub(crate) training: Option<softmax_lab_training::RawSpec>,
     pub(crate) claims: Option<S<Vec<S<crate::kinds::claims::RawClaim>>>>,
@@ -366,6 +387,57 @@ pub fn parse_with_limits(
         }
     }
 
+    // External variants: their declaration files, and a registry that holds them.
+    let points = k.fields().contains(&Field::N);
+    let mut declarations: Vec<softmax_lab_external::Declaration> = Vec::new();
+    let mut external = Vec::new();
+    if let Some(files) = &raw.external {
+        if !points {
+            return Err(cx.err(
+                files.span(),
+                format!(
+                    "`external` declares variants, and kind = \"{}\" runs none: it applies to \
+                     the kinds that take variants",
+                    k.kind().name()
+                ),
+            ));
+        }
+        let folder = path.parent().unwrap_or(Path::new(""));
+        for f in files.get_ref() {
+            let file = folder.join(f.get_ref());
+            let taken = |id: &str| {
+                if registry.get(id).is_ok() {
+                    Some(format!(
+                        "id '{id}' is a built-in variant's: choose another id for the external one"
+                    ))
+                } else {
+                    declarations.iter().find(|d| d.id == id).map(|d| {
+                        format!(
+                            "id '{id}' is already declared in {}",
+                            d.declared_in.display()
+                        )
+                    })
+                }
+            };
+            let more = softmax_lab_external::load(&file, &taken).map_err(|e| ScenarioError {
+                path: e.path,
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            })?;
+            declarations.extend(more);
+            external.push(f.get_ref().clone());
+        }
+    }
+    let extended;
+    let registry = if declarations.is_empty() {
+        registry
+    } else {
+        let mut r = registry.clone();
+        softmax_lab_external::register(&mut r, &declarations);
+        extended = r;
+        &extended
+    };
     let section = Section {
         cx,
         raw: &raw,
@@ -390,8 +462,9 @@ pub fn parse_with_limits(
         claims: Vec::new(),
         quick: false,
         flush_subnormals: false,
+        external,
+        declarations,
     };
-    let points = k.fields().contains(&Field::N);
     let (mut full, mut quick) = if points {
         point_header(&section, k, empty)?
     } else {

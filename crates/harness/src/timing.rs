@@ -229,6 +229,32 @@ pub fn run<C, E>(
     Ok(out)
 }
 
+/// Per-call seconds of each sample of a variant that times itself
+/// ([`softmax_lab_core::Variant::self_timed`]: an external command variant), or
+/// `None` for one the runner times. One call of one rep first sizes the samples
+/// as the runner sizes its own (each lasting about [`MIN_SAMPLE_S`], at most
+/// 10,000 reps); then `samples` (at least [`MIN_SAMPLES`]) samples.
+pub fn self_timed(
+    v: &dyn softmax_lab_core::Variant,
+    direction: softmax_lab_core::Direction,
+    x: softmax_lab_core::Rows<'_>,
+    dy: softmax_lab_core::Rows<'_>,
+    n: usize,
+    samples: usize,
+) -> Option<Result<Vec<f64>, softmax_lab_core::VariantError>> {
+    let opts = softmax_lab_core::Options::default();
+    let per_call = match v.self_timed(direction, x, dy, n, &opts, 1, 1)? {
+        Ok(t) => t.first().copied().unwrap_or(0.0),
+        Err(e) => return Some(Err(e)),
+    };
+    let reps = if per_call > 0.0 {
+        (MIN_SAMPLE_S / per_call).ceil().clamp(1.0, 10_000.0) as usize
+    } else {
+        10_000
+    };
+    v.self_timed(direction, x, dy, n, &opts, samples.max(MIN_SAMPLES), reps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

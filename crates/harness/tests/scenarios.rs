@@ -394,6 +394,7 @@ fn results_json_keeps_nan_and_infinities() {
         machine: Machine::detect(),
         elapsed_s: 0.5,
         variants: Vec::new(),
+        failures: Vec::new(),
         tables: vec![t.clone()],
         generation: "g".into(),
         files: Vec::new(),

@@ -544,8 +544,10 @@ mod tests {
                         id: id.to_string(),
                         family: *family,
                         function: *function,
+                        source: None,
                     })
                     .collect(),
+                failures: Vec::new(),
                 tables: vec![t],
                 generation: "test".into(),
                 files: Vec::new(),

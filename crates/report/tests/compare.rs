@@ -32,6 +32,7 @@ fn write_on(dir: &Path, name: &str, kind: &str, machine: Machine, tables: Vec<Ta
         machine,
         elapsed_s: 1.0,
         variants: Vec::new(),
+        failures: Vec::new(),
         tables,
         generation: String::new(),
         files: Vec::new(),

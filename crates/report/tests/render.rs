@@ -32,6 +32,7 @@ fn write_results(dir: &Path, name: &str, kind: &str, tables: Vec<Table>) {
         machine: softmax_lab_results::fixtures::machine("test cpu"),
         elapsed_s: 1.5,
         variants: Vec::new(),
+        failures: Vec::new(),
         tables,
         generation: "test".into(),
         files: Vec::new(),

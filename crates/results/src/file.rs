@@ -23,6 +23,9 @@ use crate::table::{Column, ColumnType, Table, Value};
 
 /// The version of the results layout; bump it when a field changes meaning.
 /// 2: the variants' facts (family, function), the generation id and the CSV digests.
+/// Still 2 with `failures` and the variants' `source` (issue 19): both are
+/// additions that a reader of older files defaults (no failures, no source) and
+/// that older readers ignore, so no field changed meaning.
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// What a results file says of a variant it measured, so that nothing downstream
@@ -35,6 +38,39 @@ pub struct VariantFacts {
     pub family: Family,
     /// The function it computes.
     pub function: Function,
+    /// Where an external variant comes from and how it fared (`None`: built in).
+    pub source: Option<SourceFacts>,
+}
+
+/// An external variant's origin and status, as its results record them.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SourceFacts {
+    /// `library` or `command`.
+    pub kind: String,
+    /// The library path or the command line, as declared.
+    pub declared: String,
+    /// The implementation's own name (a command's hello, a library's `sl_version`).
+    pub name: String,
+    /// Versions it reported, package → version.
+    pub versions: Vec<(String, String)>,
+    /// `ok`, `unavailable`, `failed` or `not_started`.
+    pub status: String,
+    /// The message of an unavailable or failed variant (empty otherwise).
+    pub message: String,
+}
+
+/// A variant that stopped answering during a run: the scenario's other variants
+/// ran, and its rows are absent from the tables.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The variant id.
+    pub variant: String,
+    /// The dtype of the call that failed (empty when not tied to one).
+    pub dtype: String,
+    /// `unavailable` (its package is missing: not counted as a failure) or `failed`.
+    pub status: String,
+    /// What it said, or what was expected of it.
+    pub message: String,
 }
 
 /// One CSV as the JSON of its run vouches for it.
@@ -89,8 +125,11 @@ pub struct Results {
     pub machine: Machine,
     /// Wall time of the run, seconds.
     pub elapsed_s: f64,
-    /// The family and function of every variant the tables name.
+    /// The family and function of every variant the tables name (and every
+    /// external variant the scenario named, answered or not).
     pub variants: Vec<VariantFacts>,
+    /// The variants that failed or were unavailable (empty in older files).
+    pub failures: Vec<Failure>,
     /// The tables, each also written as `<scenario>[_<table>].csv`.
     pub tables: Vec<Table>,
     /// An id unique to the run that wrote the files (set by [`Results::write`]).
@@ -123,7 +162,14 @@ impl Results {
         let variants: Vec<serde_json::Value> = self
             .variants
             .iter()
-            .map(|v| json!({"id": v.id, "family": v.family.name(), "function": v.function.name()}))
+            .map(|v| {
+                let mut o =
+                    json!({"id": v.id, "family": v.family.name(), "function": v.function.name()});
+                if let Some(src) = &v.source {
+                    o["source"] = json!(src);
+                }
+                o
+            })
             .collect();
         let doc = json!({
             "schema_version": self.schema_version,
@@ -132,6 +178,7 @@ impl Results {
             "machine": self.machine,
             "elapsed_s": Value::Float(self.elapsed_s).to_json(),
             "variants": variants,
+            "failures": self.failures,
             "files": self.files,
             "tables": tables,
         });
@@ -215,6 +262,13 @@ impl Results {
                     .ok_or_else(|| bad("an unknown `family`"))?,
                 function: Function::from_name(text("function"))
                     .ok_or_else(|| bad("an unknown `function`"))?,
+                source: match v.get("source") {
+                    None | Some(serde_json::Value::Null) => None,
+                    Some(src) => Some(
+                        serde_json::from_value(src.clone())
+                            .map_err(|e| bad(&format!("`source`: {e}")))?,
+                    ),
+                },
             });
         }
         let files: Vec<FileDigest> = serde_json::from_value(field("files")?.clone())
@@ -224,12 +278,19 @@ impl Results {
             .ok_or_else(|| err("`generation` is not a string".into()))?
             .to_string();
         let scenario = field("scenario")?.clone();
+        let failures: Vec<Failure> = match doc.get("failures") {
+            None => Vec::new(),
+            Some(f) => {
+                serde_json::from_value(f.clone()).map_err(|e| err(format!("`failures`: {e}")))?
+            }
+        };
         let results = Results {
             schema_version,
             scenario,
             machine,
             elapsed_s,
             variants,
+            failures,
             tables,
             generation,
             files,
@@ -573,7 +634,9 @@ mod tests {
                 id: "stable".into(),
                 family: Family::Stable,
                 function: Function::Softmax,
+                source: None,
             }],
+            failures: Vec::new(),
             tables: vec![main, side],
             generation: String::new(),
             files: Vec::new(),
@@ -621,6 +684,45 @@ mod tests {
         let mut r = results(1);
         r.tables[1].name = "../x".into();
         assert!(Results::from_json(&r.to_json()).is_err());
+    }
+
+    #[test]
+    fn failures_and_sources_round_trip_and_older_files_read_without_them() {
+        let mut r = results(1);
+        r.variants.push(VariantFacts {
+            id: "peer".into(),
+            family: Family::External,
+            function: Function::LogSoftmax,
+            source: Some(SourceFacts {
+                kind: "command".into(),
+                declared: "python3 peer.py".into(),
+                name: "PyTorch".into(),
+                versions: vec![("torch".into(), "2.5.1".into())],
+                status: "failed".into(),
+                message: "no reply".into(),
+            }),
+        });
+        r.failures.push(Failure {
+            variant: "peer".into(),
+            dtype: "f32".into(),
+            status: "failed".into(),
+            message: "no reply".into(),
+        });
+        let back = Results::from_json(&r.to_json()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.variants, r.variants);
+        assert_eq!(back.failures, r.failures);
+        // A file written before issue 19: no `failures`, no `source`.
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&results(1).to_json()).unwrap_or_default();
+        if let Some(o) = doc.as_object_mut() {
+            o.remove("failures");
+        }
+        assert!(!doc.to_string().contains("source"));
+        let old = Results::from_json(&doc.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(old.failures.is_empty() && old.variants[0].source.is_none());
+        // A malformed list is refused, not dropped.
+        doc["failures"] = json!([{"variant": "x"}]);
+        assert!(Results::from_json(&doc.to_string()).is_err());
     }
 
     #[test]

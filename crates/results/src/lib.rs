@@ -31,7 +31,8 @@ pub mod table;
 pub mod verdict;
 
 pub use file::{
-    csv_name, write_atomic, FileDigest, OutLock, ReadError, Results, VariantFacts, SCHEMA_VERSION,
+    csv_name, write_atomic, Failure, FileDigest, OutLock, ReadError, Results, SourceFacts,
+    VariantFacts, SCHEMA_VERSION,
 };
 pub use kind::Kind;
 pub use machine::Machine;

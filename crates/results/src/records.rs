@@ -483,6 +483,10 @@ record! {
         pub llc_bytes: usize,
         /// The instruction-set path (`baseline` where no simd dispatch applies).
         pub isa: String = String::new(),
+        /// Who timed the calls: `runner` (this harness's interleaved samples) or
+        /// `self` (an external command variant timing itself, the protocol's
+        /// `time` op); `runner` in tables written before the column existed.
+        pub timing: String = "runner".to_string(),
     }
 }
 
@@ -585,6 +589,7 @@ mod throughput_tests {
                 "samples",
                 "llc_bytes",
                 "isa",
+                "timing",
             ]
         );
         let types: Vec<C> = ThroughputRecord::columns()

@@ -53,6 +53,7 @@ pub(super) fn write_results_file(dir: &Path, file: &str, name: &str, tables: Vec
         machine: crate::machine::Machine::detect(),
         elapsed_s: 1.0,
         variants: Vec::new(),
+        failures: Vec::new(),
         tables,
         generation: "test".into(),
         files: Vec::new(),
@@ -317,6 +318,7 @@ fn throughput_record(variant: &str, n: usize, eps: f64) -> ThroughputRecord {
         samples: 15,
         llc_bytes: 0,
         isa: "portable".into(),
+        timing: "runner".into(),
     }
 }
 

@@ -438,6 +438,7 @@ mod tests {
             id: id.into(),
             family,
             function,
+            source: None,
         })
         .to_vec()
     }

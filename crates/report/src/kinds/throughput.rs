@@ -439,8 +439,13 @@ pub fn summary(rows: &[ThroughputRecord]) -> Block {
             .then(b.elems_per_s.total_cmp(&a.elems_per_s))
     });
     for r in at {
+        // An external command variant timed itself (the protocol's `time` op).
+        let mut variant = vec![code(&r.variant)];
+        if r.timing == "self" {
+            variant.push(plain(" (self-timed)"));
+        }
         out.push(vec![
-            vec![code(&r.variant)],
+            variant,
             t(r.function.clone()),
             t(dtype(r)),
             t(direction(r)),
