@@ -3,7 +3,10 @@
 //! NumPy, ONNX Runtime, a kernel author's own), each with how it was reached, the
 //! name and versions it reported and its status (answered, unavailable because
 //! its package is missing, or failed with the message), then their accuracy
-//! beside the built-in variants of the same function and dtype.
+//! beside the built-in variants of the same function and dtype, and their speed
+//! beside the built-in variants timed in the same groups (a peer's figure is
+//! self-timed: the program times its own calls, so it includes whatever a call
+//! from its language costs; the `timing` column says which figures are).
 //!
 //! Read from the results the report renders and, when present, from the peers
 //! run's results (`<out>/peers/results/`, written by `just peers`, i.e.
@@ -13,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use softmax_lab_core::Family;
-use softmax_lab_results::records::AccuracyRecord;
+use softmax_lab_results::records::{AccuracyRecord, ThroughputRecord};
 use softmax_lab_results::stats;
 
 use crate::data::fmt;
@@ -148,6 +151,71 @@ fn accuracy_rows(all: &[&Loaded]) -> Vec<Vec<Inline>> {
         .collect()
 }
 
+/// Per throughput group (dtype, n, threads, direction, cache regime) that timed
+/// an external variant: every variant of a function some peer computes, and the
+/// group's candle reference, fastest first, with the median rate, its 95%
+/// interval, the ratio to candle and who timed it.
+fn throughput_rows(all: &[&Loaded]) -> Vec<Vec<Inline>> {
+    let mut out = Vec::new();
+    for l in all.iter().filter(|l| l.kind == "throughput") {
+        let Some(recs) = l
+            .table("throughput")
+            .and_then(|t| t.records::<ThroughputRecord>().ok())
+        else {
+            continue;
+        };
+        let group = |r: &ThroughputRecord| (r.dtype, r.n, r.threads, r.direction, r.in_cache);
+        let external = |r: &ThroughputRecord| {
+            l.results
+                .variant(&r.variant)
+                .is_some_and(|f| f.family == Family::External)
+        };
+        let mut groups: Vec<_> = recs.iter().filter(|r| external(r)).map(group).collect();
+        groups.dedup();
+        for g in groups {
+            let in_group: Vec<&ThroughputRecord> = recs.iter().filter(|r| group(r) == g).collect();
+            let functions: Vec<&str> = in_group
+                .iter()
+                .filter(|r| external(r))
+                .map(|r| r.function.as_str())
+                .collect();
+            let references: Vec<&str> = in_group
+                .iter()
+                .filter(|r| external(r))
+                .map(|r| r.candle_variant.as_str())
+                .collect();
+            let mut rows: Vec<&&ThroughputRecord> = in_group
+                .iter()
+                .filter(|r| {
+                    functions.contains(&r.function.as_str())
+                        || references.contains(&r.variant.as_str())
+                })
+                .collect();
+            rows.sort_by(|a, b| b.elems_per_s.total_cmp(&a.elems_per_s));
+            for r in rows {
+                out.push(vec![
+                    t(r.dtype.name()),
+                    t(r.n.to_string()),
+                    t(r.threads.to_string()),
+                    t(r.direction.name()),
+                    t(if r.in_cache { "yes" } else { "no" }),
+                    vec![code(&r.variant)],
+                    t(if external(r) { "external" } else { "built-in" }),
+                    t(&r.timing),
+                    t(fmt(r.elems_per_s / 1e9)),
+                    t(format!(
+                        "{}–{}",
+                        fmt(r.elems_per_s_ci95_low / 1e9),
+                        fmt(r.elems_per_s_ci95_high / 1e9)
+                    )),
+                    t(fmt(r.ratio_to_candle)),
+                ]);
+            }
+        }
+    }
+    out
+}
+
 /// The Peers section, when `loaded` or `peers` hold external variants.
 pub fn section(loaded: &[Loaded], peers_run: &[Loaded]) -> Option<Section> {
     let all: Vec<&Loaded> = loaded.iter().chain(peers_run).collect();
@@ -219,6 +287,33 @@ pub fn section(loaded: &[Loaded], peers_run: &[Loaded]) -> Option<Section> {
             rows,
         });
     }
+    let rows = throughput_rows(&all);
+    if !rows.is_empty() {
+        blocks.push(Block::Heading(
+            "Peers' speed beside the built-in variants".into(),
+        ));
+        blocks.push(Block::Para(t(
+            "Per throughput group that timed an external variant, every variant of the functions the peers compute and the group's candle reference, fastest first: median G elements/s with its 95% interval and the ratio to candle. Timing `self`: the program timed its own calls (a Python peer's figure includes the interpreter's cost per call); `runner`: the harness timed the call in process.",
+        )));
+        blocks.push(Block::Table {
+            headers: [
+                "dtype",
+                "n",
+                "threads",
+                "direction",
+                "in cache",
+                "variant",
+                "source",
+                "timing",
+                "G elem/s",
+                "95% interval",
+                "× candle",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows,
+        });
+    }
     Some(Section {
         id: "peers".into(),
         title: "Peers (external variants)".into(),
@@ -231,7 +326,7 @@ mod tests {
     use super::*;
     use softmax_lab_core::Function;
     use softmax_lab_results::fixtures::{machine, push};
-    use softmax_lab_results::records::AccuracyRecord;
+    use softmax_lab_results::records::{AccuracyRecord, ThroughputRecord};
     use softmax_lab_results::{Failure, Results, SourceFacts, Table, Value as V, VariantFacts};
 
     fn facts(id: &str, family: Family, status: &str) -> VariantFacts {
@@ -327,6 +422,101 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    /// A throughput run: in the f32 n = 1024 group `torch_softmax` (self-timed),
+    /// `stable_simd`, `sigmoid_simd` (a function no peer computes: left out) and
+    /// the candle reference; an f32 n = 64 group without a peer (left out).
+    fn speed_run() -> Loaded {
+        let mut t = Table::of::<ThroughputRecord>("throughput");
+        for (v, family, function, n, rate, timing) in [
+            (
+                "candle_softmax_last_dim",
+                "candle",
+                "softmax",
+                1024,
+                0.25e9,
+                "runner",
+            ),
+            ("torch_softmax", "external", "softmax", 1024, 1.0e9, "self"),
+            ("stable_simd", "simd", "softmax", 1024, 3.0e9, "runner"),
+            ("sigmoid_simd", "simd", "sigmoid", 1024, 2.5e9, "runner"),
+            ("stable_simd", "simd", "softmax", 64, 1.5e9, "runner"),
+        ] {
+            push(
+                &mut t,
+                &[
+                    ("kind", V::Text("throughput".into())),
+                    ("variant", V::Text(v.into())),
+                    ("family", V::Text(family.into())),
+                    ("function", V::Text(function.into())),
+                    ("dtype", V::Text("f32".into())),
+                    ("n", V::Int(n)),
+                    ("threads", V::Int(1)),
+                    ("direction", V::Text("forward".into())),
+                    ("in_cache", V::Bool(true)),
+                    ("elems_per_s", V::Float(rate)),
+                    ("elems_per_s_ci95_low", V::Float(rate * 0.9)),
+                    ("elems_per_s_ci95_high", V::Float(rate * 1.1)),
+                    ("ratio_to_candle", V::Float(rate / 0.25e9)),
+                    ("candle_variant", V::Text("candle_softmax_last_dim".into())),
+                    ("timing", V::Text(timing.into())),
+                ],
+            );
+        }
+        let mut l = run();
+        l.kind = "throughput".into();
+        l.name = "peers_throughput".into();
+        l.results.tables = vec![t];
+        l.results.failures.clear();
+        l.results.variants = vec![
+            facts("candle_softmax_last_dim", Family::Candle, ""),
+            facts("sigmoid_simd", Family::Simd, ""),
+            facts("stable_simd", Family::Simd, ""),
+            facts("torch_softmax", Family::External, "ok"),
+        ];
+        l
+    }
+
+    #[test]
+    fn the_peers_speed_is_shown_beside_the_built_ins_of_their_group() {
+        let s = section(&[], &[speed_run()]).unwrap_or_else(|| panic!("no section"));
+        let tables: Vec<&Block> = s
+            .blocks
+            .iter()
+            .filter(|b| matches!(b, Block::Table { .. }))
+            .collect();
+        // The peers list and the speed table (no accuracy scenario here).
+        assert_eq!(tables.len(), 2);
+        let speed = cells(tables[1]);
+        let who: Vec<(&str, &str, &str)> = speed
+            .iter()
+            .map(|r| (r[5].as_str(), r[6].as_str(), r[7].as_str()))
+            .collect();
+        assert_eq!(
+            who,
+            [
+                ("stable_simd", "built-in", "runner"),
+                ("torch_softmax", "external", "self"),
+                ("candle_softmax_last_dim", "built-in", "runner"),
+            ]
+        );
+        assert_eq!(&speed[0][..5], ["f32", "1024", "1", "forward", "yes"]);
+        assert_eq!(speed[1][8], "1");
+        assert_eq!(speed[1][10], "4");
+        // Without a peer in the throughput results, no speed table.
+        let mut l = speed_run();
+        l.results.variants.retain(|v| v.family != Family::External);
+        l.results
+            .variants
+            .push(facts("numpy_softmax", Family::External, "unavailable"));
+        let s = section(&[], &[l]).unwrap_or_else(|| panic!("no section"));
+        let tables = s
+            .blocks
+            .iter()
+            .filter(|b| matches!(b, Block::Table { .. }))
+            .count();
+        assert_eq!(tables, 1);
     }
 
     #[test]
