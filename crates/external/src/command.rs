@@ -480,20 +480,7 @@ impl Variant for CommandVariant {
         opts: &Options,
         mut dx: RowsMut<'_>,
     ) -> Result<(), VariantError> {
-        if !self.info.has_backward {
-            return Err(VariantError::NoBackward(self.info.id.to_string()));
-        }
-        check_call(
-            &self.info,
-            &x,
-            &[
-                ("y", y.dtype(), y.len()),
-                ("dy", dy.dtype(), dy.len()),
-                ("dx", dx.dtype(), dx.len()),
-            ],
-            n,
-            opts,
-        )?;
+        crate::check_backward(&self.info, &x, &y, &dy, &dx, n, opts)?;
         let mut payload = bytes_of(&x);
         payload.extend(bytes_of(&y));
         payload.extend(bytes_of(&dy));

@@ -32,11 +32,38 @@ pub mod library;
 
 use std::sync::Arc;
 
-#[cfg(doc)]
 use softmax_lab_core::VariantError;
 use softmax_lab_core::{Accumulation, Family, Variant, VariantInfo};
 
 pub use command::CommandVariant;
+
+/// The checks before a backward call of either kind: the declaration promised a
+/// backward, and x, y, dy and dx fit `[rows, n]` in one dtype (as every variant
+/// checks, `softmax_lab_core::variant::check_call`).
+fn check_backward(
+    info: &VariantInfo,
+    x: &softmax_lab_core::Rows<'_>,
+    y: &softmax_lab_core::Rows<'_>,
+    dy: &softmax_lab_core::Rows<'_>,
+    dx: &softmax_lab_core::RowsMut<'_>,
+    n: usize,
+    opts: &softmax_lab_core::Options,
+) -> Result<(), VariantError> {
+    if !info.has_backward {
+        return Err(VariantError::NoBackward(info.id.to_string()));
+    }
+    softmax_lab_core::variant::check_call(
+        info,
+        x,
+        &[
+            ("y", y.dtype(), y.len()),
+            ("dy", dy.dtype(), dy.len()),
+            ("dx", dx.dtype(), dx.len()),
+        ],
+        n,
+        opts,
+    )
+}
 pub use decl::{load, parse, Access, DeclError, Declaration};
 pub use library::LibraryVariant;
 

@@ -222,20 +222,7 @@ impl Variant for LibraryVariant {
         opts: &Options,
         mut dx: RowsMut<'_>,
     ) -> Result<(), VariantError> {
-        if !self.info.has_backward {
-            return Err(VariantError::NoBackward(self.info.id.to_string()));
-        }
-        check_call(
-            &self.info,
-            &x,
-            &[
-                ("y", y.dtype(), y.len()),
-                ("dy", dy.dtype(), dy.len()),
-                ("dx", dx.dtype(), dx.len()),
-            ],
-            n,
-            opts,
-        )?;
+        crate::check_backward(&self.info, &x, &y, &dy, &dx, n, opts)?;
         let lib = self.loaded()?;
         let dtype = x.dtype();
         let f =

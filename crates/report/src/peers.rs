@@ -402,6 +402,13 @@ mod tests {
         }
     }
 
+    fn tables_of(s: &Section) -> Vec<&Block> {
+        s.blocks
+            .iter()
+            .filter(|b| matches!(b, Block::Table { .. }))
+            .collect()
+    }
+
     fn cells(b: &Block) -> Vec<Vec<String>> {
         let Block::Table { rows, .. } = b else {
             panic!("not a table: {b:?}")
@@ -481,11 +488,7 @@ mod tests {
     #[test]
     fn the_peers_speed_is_shown_beside_the_built_ins_of_their_group() {
         let s = section(&[], &[speed_run()]).unwrap_or_else(|| panic!("no section"));
-        let tables: Vec<&Block> = s
-            .blocks
-            .iter()
-            .filter(|b| matches!(b, Block::Table { .. }))
-            .collect();
+        let tables = tables_of(&s);
         // The peers list and the speed table (no accuracy scenario here).
         assert_eq!(tables.len(), 2);
         let speed = cells(tables[1]);
@@ -511,12 +514,7 @@ mod tests {
             .variants
             .push(facts("numpy_softmax", Family::External, "unavailable"));
         let s = section(&[], &[l]).unwrap_or_else(|| panic!("no section"));
-        let tables = s
-            .blocks
-            .iter()
-            .filter(|b| matches!(b, Block::Table { .. }))
-            .count();
-        assert_eq!(tables, 1);
+        assert_eq!(tables_of(&s).len(), 1);
     }
 
     #[test]
@@ -530,11 +528,7 @@ mod tests {
     fn the_peers_are_listed_with_status_and_scored_beside_the_built_ins() {
         // From the peers run alone (the main results hold no external variant).
         let s = section(&[], &[run()]).unwrap_or_else(|| panic!("no section"));
-        let tables: Vec<&Block> = s
-            .blocks
-            .iter()
-            .filter(|b| matches!(b, Block::Table { .. }))
-            .collect();
+        let tables = tables_of(&s);
         assert_eq!(tables.len(), 2);
         let list = cells(tables[0]);
         assert_eq!(list.len(), 3);
