@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Arguments: variant id (default `stable_simd`), row length n (default 16384),
-//! seconds (default 3). Rows per call: 64 Ki elements / n, as the throughput
-//! scenario's 256 KiB per call in f32.
+//! seconds (default 3), dtype (default `f32`; `f16`, `bf16`). Rows per call:
+//! 64 Ki elements / n, as the throughput scenario's 256 KiB per call in f32.
 
 use softmax_lab_core::{Buffer, DType, Options, Variant};
 
@@ -22,6 +22,15 @@ fn main() {
         .unwrap_or(16384)
         .max(1);
     let secs: f64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let dtype = match args.get(4).map_or("f32", String::as_str) {
+        "f32" => DType::F32,
+        "f16" => DType::F16,
+        "bf16" => DType::BF16,
+        other => {
+            eprintln!("unknown dtype '{other}': expected f32, f16 or bf16");
+            std::process::exit(2);
+        }
+    };
     let rows = (65536 / n).max(1);
     let v: Box<dyn Variant> = match id {
         "stable_simd" => Box::new(softmax_lab_simd::StableSimd),
@@ -30,8 +39,10 @@ fn main() {
         "log_softmax_simd" => Box::new(softmax_lab_simd::LogSoftmaxSimd),
         "sigmoid_simd" => Box::new(softmax_lab_simd::SigmoidSimd),
         "stable_wide" => Box::new(softmax_lab_stable::StableWide),
+        "candle_softmax_last_dim" => Box::new(softmax_lab_candle_baseline::CandleSoftmaxLastDim),
+        "candle_sigmoid" => Box::new(softmax_lab_candle_baseline::CandleSigmoid),
         other => {
-            eprintln!("unknown variant '{other}': expected one of stable_simd, online_simd, two_pass, log_softmax_simd, sigmoid_simd, stable_wide");
+            eprintln!("unknown variant '{other}': expected one of stable_simd, online_simd, two_pass, log_softmax_simd, sigmoid_simd, stable_wide, candle_softmax_last_dim, candle_sigmoid");
             std::process::exit(2);
         }
     };
@@ -39,8 +50,8 @@ fn main() {
     let vals: Vec<f64> = (0..n * rows)
         .map(|i| ((i * 7919) % 1000) as f64 / 250.0 - 2.0)
         .collect();
-    let x = Buffer::from_f64(DType::F32, &vals);
-    let mut out = Buffer::from_f64(DType::F32, &vals);
+    let x = Buffer::from_f64(dtype, &vals);
+    let mut out = Buffer::from_f64(dtype, &vals);
     let opts = Options::default();
     let start = std::time::Instant::now();
     let mut calls = 0u64;
@@ -55,7 +66,7 @@ fn main() {
     }
     let el = start.elapsed().as_secs_f64();
     println!(
-        "{id} f32 n={n} rows={rows}: {:.3} G elements/s",
+        "{id} {dtype} n={n} rows={rows}: {:.3} G elements/s",
         calls as f64 * (n * rows) as f64 / el / 1e9
     );
 }

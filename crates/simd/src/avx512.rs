@@ -17,7 +17,11 @@
 //! every 37th f32 pattern: 0 NaN and 0 normal mismatches, every nonzero
 //! subnormal flushed). So a vector with a subnormal lane takes the integer
 //! shift-and-round of the AVX2 path instead; vectors without one take the single
-//! instruction.
+//! instruction. `stable_simd` rows whose every output is known to be a normal
+//! f32 (`kernels::normal_outputs`: a range below ln n − 85) skip the check
+//! (`store_bf16_normal`), and bf16 entries that only enter arithmetic (the max
+//! and exp passes) are widened without quieting NaN (`load_bf16_arith`: two
+//! instructions instead of five; the first operation quiets a signalling NaN).
 //!
 //! Soundness rests on one fact: a value of [`Avx512`] exists only inside the
 //! `run_*` functions, which `run` calls only after detecting their features.
@@ -180,6 +184,31 @@ impl<const BF16: bool> Simd for Avx512<BF16> {
         }
     }
     #[inline(always)]
+    fn load_bf16_arith(self, s: &[bf16]) -> __m512 {
+        let s = &s[..16];
+        // SAFETY: see `splat`; `s` holds 16 bf16 = 32 bytes, read unaligned.
+        // A signalling NaN stays signalling: the caller's arithmetic quiets it.
+        unsafe {
+            let h = _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.as_ptr().cast()));
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(h))
+        }
+    }
+    #[inline(always)]
+    fn store_bf16_normal(self, d: &mut [bf16], v: __m512) {
+        let d = &mut d[..16];
+        // SAFETY: see `splat`; `d` holds 16 bf16 = 32 bytes, written unaligned.
+        // With BF16, `self` proves AVX512_BF16; no lane is subnormal (the
+        // caller's contract), the one case where the instruction differs.
+        unsafe {
+            let packed = if BF16 {
+                std::mem::transmute::<__m256bh, __m256i>(_mm512_cvtneps_pbh(v))
+            } else {
+                bf16_shift_round(v)
+            };
+            _mm256_storeu_si256(d.as_mut_ptr().cast(), packed)
+        }
+    }
+    #[inline(always)]
     fn store_bf16(self, d: &mut [bf16], v: __m512) {
         let d = &mut d[..16];
         // SAFETY: see `splat`; `d` holds 16 bf16 = 32 bytes, written unaligned.
@@ -230,6 +259,25 @@ impl<const BF16: bool> Simd for Avx512<BF16> {
     fn mul_add(self, a: __m512, b: __m512, c: __m512) -> __m512 {
         // SAFETY: see `splat`.
         unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
+    fn add_unless_eq(
+        self,
+        acc: __m512,
+        others: __m512,
+        x: __m512,
+        m: __m512,
+        e: __m512,
+    ) -> (__m512, __m512) {
+        // SAFETY: see `splat`. One comparison, two masked adds (NaN lanes
+        // compare unequal and are added, as the default does).
+        unsafe {
+            let ne = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(x, m);
+            (
+                _mm512_mask_add_ps(acc, ne, acc, e),
+                _mm512_mask_add_ps(others, ne, others, _mm512_set1_ps(1.0)),
+            )
+        }
     }
     #[inline(always)]
     fn max(self, a: __m512, b: __m512) -> __m512 {
@@ -367,7 +415,7 @@ mod tests {
     use super::*;
     use crate::simd::bf16_bits_from_f32;
 
-    struct Bf16Store<'a>(&'a [f32], &'a mut [bf16]);
+    struct Bf16Store<'a>(&'a [f32], &'a mut [bf16], bool);
     impl WithSimd for Bf16Store<'_> {
         type Output = ();
         const WRITES_BF16: bool = true;
@@ -378,7 +426,107 @@ mod tests {
                 .chunks_exact(S::LANES)
                 .zip(self.1.chunks_exact_mut(S::LANES))
             {
-                s.store_bf16(o, s.load(x));
+                if self.2 {
+                    s.store_bf16_normal(o, s.load(x));
+                } else {
+                    s.store_bf16(o, s.load(x));
+                }
+            }
+        }
+    }
+
+    struct SumBelow<'a>(&'a [f32], f32, &'a mut Vec<f32>);
+    impl WithSimd for SumBelow<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, s: S) {
+            let m = s.splat(self.1);
+            let (mut acc, mut others) = (s.splat(0.0), s.splat(0.0));
+            for x in self.0.chunks_exact(16) {
+                let v = s.load(x);
+                let e = s.mul(v, s.splat(0.5));
+                (acc, others) = s.add_unless_eq(acc, others, v, m, e);
+            }
+            let mut o = [0.0f32; 32];
+            s.store(&mut o[..16], acc);
+            s.store(&mut o[16..], others);
+            self.2.extend_from_slice(&o);
+        }
+    }
+
+    /// The masked `add_unless_eq` gives the bits of the trait's default (the
+    /// AVX2 path's): lanes equal to m left out, NaN lanes added.
+    #[test]
+    fn add_unless_eq_matches_the_default() {
+        if !detected() {
+            eprintln!("skipped: this CPU has no AVX-512 F/BW/DQ/VL");
+            return;
+        }
+        let mut x: Vec<f32> = (0..256).map(|i| ((i * 37) % 11) as f32 - 3.0).collect();
+        x[17] = f32::NAN;
+        for m in [7.0f32, 2.0, -3.0, 100.0] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            // SAFETY: AVX-512 F/BW/DQ/VL was detected above.
+            unsafe { run_plain(SumBelow(&x, m, &mut a)) };
+            // The default, on the AVX2 lanes: two vectors per AVX-512 one.
+            let lanes = |x: &[f32], m: f32, out: &mut Vec<f32>| {
+                let mut acc = [0.0f32; 16];
+                let mut others = [0.0f32; 16];
+                for c in x.chunks_exact(16) {
+                    for i in 0..16 {
+                        if c[i] != m {
+                            acc[i] += c[i] * 0.5;
+                            others[i] += 1.0;
+                        } else {
+                            acc[i] += 0.0;
+                        }
+                    }
+                }
+                out.extend_from_slice(&acc);
+                out.extend_from_slice(&others);
+            };
+            lanes(&x, m, &mut b);
+            for (p, q) in a.iter().zip(&b) {
+                assert!(p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan()));
+            }
+            // The lanes holding m counted out: the decision can go both ways.
+            let counted: f32 = a[16..].iter().sum();
+            let equal = x.iter().filter(|v| **v == m).count();
+            assert_eq!(counted as usize, x.len() - equal, "m = {m}");
+        }
+    }
+
+    struct Bf16Arith<'a>(&'a [bf16], &'a mut [f32]);
+    impl WithSimd for Bf16Arith<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, s: S) {
+            for (x, o) in self
+                .0
+                .chunks_exact(S::LANES)
+                .zip(self.1.chunks_exact_mut(S::LANES))
+            {
+                s.store(o, s.load_bf16_arith(x));
+            }
+        }
+    }
+
+    /// `load_bf16_arith` widens every non-NaN bf16 exactly and keeps NaN a NaN.
+    #[test]
+    fn bf16_arith_load_widens_exactly() {
+        if !detected() {
+            eprintln!("skipped: this CPU has no AVX-512 F/BW/DQ/VL");
+            return;
+        }
+        let x: Vec<bf16> = (0..=u16::MAX).map(bf16::from_bits).collect();
+        let mut out = vec![0.0f32; x.len()];
+        // SAFETY: AVX-512 F/BW/DQ/VL was detected above.
+        unsafe { run_plain(Bf16Arith(&x, &mut out)) };
+        for (v, o) in x.iter().zip(&out) {
+            if v.is_nan() {
+                assert!(o.is_nan());
+            } else {
+                assert_eq!(o.to_bits(), v.to_f32().to_bits());
             }
         }
     }
@@ -404,15 +552,33 @@ mod tests {
         let want: Vec<u16> = x.iter().map(|&v| bf16_bits_from_f32(v)).collect();
         let mut out = vec![bf16::ZERO; x.len()];
         // SAFETY: AVX-512 F/BW/DQ/VL was detected above.
-        unsafe { run_plain(Bf16Store(&x, &mut out)) };
+        unsafe { run_plain(Bf16Store(&x, &mut out, false)) };
         assert!(out.iter().zip(&want).all(|(o, w)| o.to_bits() == *w));
         if bf16_detected() {
             let mut out = vec![bf16::ZERO; x.len()];
             // SAFETY: AVX512_BF16 and the rest were detected.
-            unsafe { run_bf16(Bf16Store(&x, &mut out)) };
+            unsafe { run_bf16(Bf16Store(&x, &mut out, false)) };
             for (i, (o, w)) in out.iter().zip(&want).enumerate() {
                 assert_eq!(o.to_bits(), *w, "{:#x}", x[i].to_bits());
             }
+            // The store for vectors without subnormal lanes: the same bits on
+            // every other input (a subnormal lane would be flushed, so the
+            // kernels call it only when a row's outputs are known normal).
+            let mut normal: Vec<f32> = x.iter().copied().filter(|v| !v.is_subnormal()).collect();
+            normal.truncate(normal.len() / 16 * 16);
+            let mut out = vec![bf16::ZERO; normal.len()];
+            // SAFETY: as above.
+            unsafe { run_bf16(Bf16Store(&normal, &mut out, true)) };
+            for (v, o) in normal.iter().zip(&out) {
+                assert_eq!(o.to_bits(), bf16_bits_from_f32(*v), "{:#x}", v.to_bits());
+            }
+            // And a subnormal lane is flushed by it: the check is needed.
+            let mut sub = vec![1.0f32; 16];
+            sub[3] = f32::from_bits(0x0040_0000);
+            let mut out = vec![bf16::ZERO; 16];
+            // SAFETY: as above.
+            unsafe { run_bf16(Bf16Store(&sub, &mut out, true)) };
+            assert_ne!(out[3].to_bits(), bf16_bits_from_f32(sub[3]));
         } else {
             eprintln!("skipped: this CPU has no AVX512_BF16");
         }

@@ -62,6 +62,29 @@ fn load4<S: Simd, E: Elem>(s: S, c: &[E]) -> V4<S> {
     ]
 }
 
+/// `load4` for values that only enter arithmetic ([`Elem::vload_arith`]: a
+/// bf16 signalling NaN may stay signalling until the first operation).
+#[inline(always)]
+fn load4_arith<S: Simd, E: Elem>(s: S, c: &[E]) -> V4<S> {
+    let l = S::LANES;
+    [
+        E::vload_arith(s, &c[..l]),
+        E::vload_arith(s, &c[l..2 * l]),
+        E::vload_arith(s, &c[2 * l..3 * l]),
+        E::vload_arith(s, &c[3 * l..4 * l]),
+    ]
+}
+
+/// `store4` of vectors with no subnormal lane ([`Elem::vstore_normal`]).
+#[inline(always)]
+fn store4_normal<S: Simd, E: Elem>(s: S, c: &mut [E], v: V4<S>) {
+    let l = S::LANES;
+    E::vstore_normal(s, &mut c[..l], v[0]);
+    E::vstore_normal(s, &mut c[l..2 * l], v[1]);
+    E::vstore_normal(s, &mut c[2 * l..3 * l], v[2]);
+    E::vstore_normal(s, &mut c[3 * l..4 * l], v[3]);
+}
+
 /// The last `c.len() < 4 LANES` values, padded with `fill`.
 #[inline(always)]
 fn load4_tail<S: Simd, E: Elem>(s: S, c: &[E], fill: f32) -> V4<S> {
@@ -217,7 +240,7 @@ fn max_min<S: Simd, E: Elem>(s: S, x: &[E]) -> (f32, f32) {
     let mut lo = [s.splat(f32::INFINITY); 4];
     let mut chunks = x.chunks_exact(l4);
     for c in &mut chunks {
-        let v = load4::<S, E>(s, c);
+        let v = load4_arith::<S, E>(s, c);
         for i in 0..4 {
             hi[i] = s.max(hi[i], v[i]);
             lo[i] = s.min(lo[i], v[i]);
@@ -246,6 +269,17 @@ fn fast_range(max: f32, min: f32, p: &Params) -> bool {
     (if p.unit { d } else { d * p.scale }) >= FAST_LO
 }
 
+/// True when every softmax output of a finite row is a normal f32: the
+/// smallest, e^((min − max)/T)/Σ with Σ <= n (no term exceeds e^0 = 1), is at
+/// least e^(ln n − 85)/n = e^−85 ≈ 1.2e−37, ten times the smallest normal
+/// 2^−126 ≈ 1.18e−38, with room for exp's ulp and the roundings. False for
+/// NaN and for −inf entries.
+#[inline(always)]
+pub(crate) fn normal_outputs(n: usize, max: f32, min: f32, p: &Params) -> bool {
+    let d = min - max;
+    (if p.unit { d } else { d * p.scale }) >= (n as f32).ln() - 85.0
+}
+
 /// True when the row must take the special-row rules (NaN, an infinite max, or
 /// n = 1) instead of the finite path.
 #[inline(always)]
@@ -268,7 +302,7 @@ fn exp_store_sum<S: Simd, E: Elem, const FAST: bool>(
     let mut xs = x.chunks_exact(l4);
     let mut bs = buf.chunks_exact_mut(l4);
     for (xc, bc) in (&mut xs).zip(&mut bs) {
-        let e = exp_in4::<S, FAST>(s, map4!(load4(s, xc), |v| shifted(s, v, mv, p)));
+        let e = exp_in4::<S, FAST>(s, map4!(load4_arith(s, xc), |v| shifted(s, v, mv, p)));
         for i in 0..4 {
             acc[i] = s.add(acc[i], e[i]);
         }
@@ -336,15 +370,26 @@ fn normalise_in_place<S: Simd>(s: S, buf: &mut [f32], norm: Normaliser) {
     }
 }
 
-/// Normalise `buf` into `out`, rounding once to E (f16/bf16 rows).
+/// Normalise `buf` into `out`, rounding once to E (f16/bf16 rows). `NORMAL`:
+/// every result is known to be a normal f32 ([`normal_outputs`]), so the
+/// stores may skip their subnormal check.
 #[inline(always)]
-fn normalise_into<S: Simd, E: Elem>(s: S, buf: &[f32], norm: Normaliser, out: &mut [E]) {
+fn normalise_into<S: Simd, E: Elem, const NORMAL: bool>(
+    s: S,
+    buf: &[f32],
+    norm: Normaliser,
+    out: &mut [E],
+) {
     let l4 = 4 * S::LANES;
     let mut bs = buf.chunks_exact(l4);
     let mut os = out.chunks_exact_mut(l4);
     for (bc, oc) in (&mut bs).zip(&mut os) {
         let v = map4!(load4(s, bc), |v| norm.apply(s, v));
-        store4(s, oc, v);
+        if NORMAL {
+            store4_normal(s, oc, v);
+        } else {
+            store4(s, oc, v);
+        }
     }
     let (bt, ot) = (bs.remainder(), os.into_remainder());
     if !bt.is_empty() {
@@ -400,7 +445,12 @@ pub(crate) fn stable_row<S: Simd, E: Elem>(
                 fill(classify(x), false, out);
                 return;
             }
-            normalise_into(s, buf, Normaliser::new(sum, n), out);
+            let norm = Normaliser::new(sum, n);
+            if normal_outputs(n, m, lo, p) {
+                normalise_into::<S, E, true>(s, buf, norm, out);
+            } else {
+                normalise_into::<S, E, false>(s, buf, norm, out);
+            }
         }
     }
 }
@@ -580,6 +630,20 @@ fn ext_term4<S: Simd>(s: S, v: V4<S>, lim: S::F, ninf: S::F) -> (V4<S>, V4<S>) {
 /// an empty or all −inf chunk is the empty summary.
 #[inline(always)]
 pub(crate) fn max_tail<S: Simd, E: Elem>(s: S, x: &[E], p: &Params) -> Option<MaxTail<f32>> {
+    max_tail_into::<S, E, false>(s, x, p, &mut [])
+}
+
+/// [`max_tail`], and with `STORE` the shifted entries (x − max)/T written to
+/// `d` (as many as `x`) on the way, when the summary is Some and the row
+/// finite: log-softmax's writing pass then subtracts in place, on lines the
+/// sum pass already brought in, instead of storing to lines it must fetch.
+#[inline(always)]
+fn max_tail_into<S: Simd, E: Elem, const STORE: bool>(
+    s: S,
+    x: &[E],
+    p: &Params,
+    d: &mut [f32],
+) -> Option<MaxTail<f32>> {
     let (m, lo) = max_min(s, x);
     if m.is_nan() || m == f32::INFINITY {
         return None;
@@ -592,9 +656,9 @@ pub(crate) fn max_tail<S: Simd, E: Elem>(s: S, x: &[E], p: &Params) -> Option<Ma
             .then(MaxTail::empty);
     }
     let (below, equal) = if fast_range(m, lo, p) {
-        exp_sum_below::<S, E, true>(s, x, m, p)
+        exp_sum_below::<S, E, true, STORE>(s, x, m, p, d)
     } else {
-        exp_sum_below::<S, E, false>(s, x, m, p)
+        exp_sum_below::<S, E, false, STORE>(s, x, m, p, d)
     };
     // Every entry equal to the max contributes exactly e^0 = 1; the first is
     // the one left out.
@@ -612,17 +676,18 @@ pub(crate) fn max_tail<S: Simd, E: Elem>(s: S, x: &[E], p: &Params) -> Option<Ma
 /// and counted instead, so the row is not split at its first maximum (two
 /// ragged halves, each with its own tail block, and a pass to find the
 /// position cost short rows more than the sum itself). NaN entries poison the
-/// sum, as they should.
+/// sum, as they should. With `STORE`, (x − m)/T is written to `d` (f32 rows of
+/// log-softmax; `d` as long as `x`).
 #[inline(always)]
-fn exp_sum_below<S: Simd, E: Elem, const FAST: bool>(
+fn exp_sum_below<S: Simd, E: Elem, const FAST: bool, const STORE: bool>(
     s: S,
     x: &[E],
     m: f32,
     p: &Params,
+    d: &mut [f32],
 ) -> (f32, f32) {
     let l4 = 4 * S::LANES;
     let mv = s.splat(m);
-    let one = s.splat(1.0);
     let mut acc = [s.splat(0.0); 4];
     let mut other = [s.splat(0.0); 4];
     let mut lanes = 0usize;
@@ -630,24 +695,30 @@ fn exp_sum_below<S: Simd, E: Elem, const FAST: bool>(
         ($v:expr, $e:expr) => {{
             let (v, e): (V4<S>, V4<S>) = ($v, $e);
             for i in 0..4 {
-                let eq = s.eq(v[i], mv);
-                acc[i] = s.add(acc[i], s.and_not(eq, e[i]));
-                other[i] = s.add(other[i], s.and_not(eq, one));
+                (acc[i], other[i]) = s.add_unless_eq(acc[i], other[i], v[i], mv, e[i]);
             }
             lanes += l4;
         }};
     }
     let mut xs = x.chunks_exact(l4);
     for xc in &mut xs {
-        let v = load4(s, xc);
-        step!(v, exp_in4::<S, FAST>(s, map4!(v, |v| shifted(s, v, mv, p))));
+        let v = load4_arith(s, xc);
+        let dv = map4!(v, |v| shifted(s, v, mv, p));
+        if STORE {
+            store4(s, &mut d[lanes..lanes + l4], dv);
+        }
+        step!(v, exp_in4::<S, FAST>(s, dv));
     }
     let xt = xs.remainder();
     if !xt.is_empty() {
         // The padding (−inf) is outside exp_fast's range: the general exp. It
         // is never equal to m (finite), so it counts among the others.
         let v = load4_tail(s, xt, f32::NEG_INFINITY);
-        step!(v, exp4(s, map4!(v, |v| shifted(s, v, mv, p))));
+        let dv = map4!(v, |v| shifted(s, v, mv, p));
+        if STORE {
+            store4_tail(s, &mut d[lanes..], dv);
+        }
+        step!(v, exp4(s, dv));
     }
     // Lane counts are integers below 2^24 (rows that reach here finite are
     // shorter than `LONG_ROW`, or chunks of a longer one): the sums are exact.
@@ -712,19 +783,43 @@ pub(crate) fn shifted_minus_into<S: Simd, E: Elem>(
     }
 }
 
-/// ln Σ exp((x − max)/T) = ln1p(tail), evaluated in f64 and rounded once.
+/// ln Σ exp((x − max)/T) = ln1p(tail) for tail >= 0, evaluated in f64 and
+/// rounded once: ln(u)·tail/(u − 1) with u = 1 + tail rounded, within 5 f64
+/// ulps of ln1p (Goldberg 1991, Theorem 4), so the f32 result is ln1p's
+/// rounded except when ln1p lies within about 2^−50 of an f32 midpoint. The
+/// f64 `ln` costs a fraction of `ln_1p` (libm's log1p was 6% of a row of 1,024
+/// on this path).
 #[inline(always)]
 pub(crate) fn ln_sum(tail: f64) -> f32 {
-    tail.ln_1p() as f32
+    let u = 1.0 + tail;
+    if u == 1.0 {
+        // tail < 2^−53: ln1p(tail) = tail(1 − tail/2 + …) rounds to tail.
+        tail as f32
+    } else {
+        (u.ln() * (tail / (u - 1.0))) as f32
+    }
 }
 
 /// `log_softmax_simd`: z_i = (x_i − max)/T − ln1p(s') with s' = Σ_{j≠k}
 /// exp((x_j − max)/T), k the first maximum (Blanchard, Higham & Higham 2021):
 /// the dominant entry of a nearly one-hot row keeps s' instead of losing it in
 /// a rounded 1 + s'.
+///
+/// f32 rows store (x − max)/T in `out` during the sum pass and subtract c in
+/// place (the same two roundings, so the same bits as computing both in the
+/// last pass); f16/bf16 rows compute both in the last pass, rounding once.
 #[inline(always)]
 pub(crate) fn log_softmax_row<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: &mut [E]) {
     let n = x.len();
+    if let Some(o) = E::as_f32_mut(out) {
+        match max_tail_into::<S, E, true>(s, x, p, o) {
+            Some(st) if n > 1 && st.max.is_finite() => minus_in_place(s, o, ln_sum(st.tail as f64)),
+            _ => {
+                fill(classify(x), true, o);
+            }
+        }
+        return;
+    }
     let stats = match max_tail(s, x, p) {
         Some(st) if n > 1 && st.max.is_finite() => st,
         _ => {
@@ -733,6 +828,23 @@ pub(crate) fn log_softmax_row<S: Simd, E: Elem>(s: S, x: &[E], p: &Params, out: 
         }
     };
     shifted_minus_into(s, x, stats.max, p, ln_sum(stats.tail as f64), out);
+}
+
+/// buf = buf − c.
+#[inline(always)]
+fn minus_in_place<S: Simd>(s: S, buf: &mut [f32], c: f32) {
+    let cv = s.splat(c);
+    let l4 = 4 * S::LANES;
+    let mut bs = buf.chunks_exact_mut(l4);
+    for bc in &mut bs {
+        let z = map4!(load4(s, bc), |v| s.sub(v, cv));
+        store4(s, bc, z);
+    }
+    let bt = bs.into_remainder();
+    if !bt.is_empty() {
+        let z = map4!(load4_tail(s, bt, 0.0), |v| s.sub(v, cv));
+        store4_tail(s, bt, z);
+    }
 }
 
 /// e^−|x| per lane of four vectors.

@@ -59,7 +59,16 @@
 //! 8-lane vector. `exp_fast` scales by adding k to the exponent field (an integer
 //! add, off the FMA ports). `sigmoid_simd` computes 1/(1 + e^−x) directly where no
 //! entry of a block is below −87 (no |x|, no sign blend), and divides with
-//! `vdivps` (a reciprocal estimate plus a Newton correction was not faster).
+//! `vdivps` (a reciprocal estimate plus a Newton correction was not faster:
+//! re-measured on AVX-512, `vrcp14ps` with two Newton steps and the fix that
+//! makes it round as the division does took 8 operations against the
+//! division's 3 and ran at 0.7× its speed). `log_softmax_simd`'s sum pass, on
+//! f32 rows, also stores (x − max)/T in the output, so its last pass subtracts
+//! ln1p(tail) in place from lines the sum pass brought in: storing into lines
+//! not yet fetched cost a quarter of a row of 1,024 in `perf`. Its sum leaves
+//! the entries equal to the max out with one masked add on AVX-512
+//! (`Simd::add_unless_eq`) and takes ln1p through the f64 `ln`
+//! (`kernels::ln_sum`).
 //! `examples/profile.rs` runs one variant in a loop for `perf`.
 //!
 //! Why `two_pass` is the slowest softmax here (issue 16 item 4), counted from

@@ -47,6 +47,20 @@ pub trait Simd: Copy + Send + Sync + 'static {
     fn load_bf16(self, s: &[bf16]) -> Self::F;
     /// Round to bf16 (nearest, ties to even; NaN quieted as `half` does) into `d`.
     fn store_bf16(self, d: &mut [bf16], v: Self::F);
+    /// `load_bf16` for values that only enter arithmetic: a signalling NaN may
+    /// stay signalling (the first arithmetic operation quiets it), so a path
+    /// may skip the quieting. Never for values stored or compared bit for bit.
+    #[inline(always)]
+    fn load_bf16_arith(self, s: &[bf16]) -> Self::F {
+        self.load_bf16(s)
+    }
+    /// `store_bf16` for vectors known to hold no subnormal f32 lane (zero,
+    /// normal, infinite and NaN lanes only): the same bits, and a path whose
+    /// fast conversion flushes subnormals may skip its check.
+    #[inline(always)]
+    fn store_bf16_normal(self, d: &mut [bf16], v: Self::F) {
+        self.store_bf16(d, v)
+    }
 
     /// a + b.
     fn add(self, a: Self::F, b: Self::F) -> Self::F;
@@ -58,6 +72,24 @@ pub trait Simd: Copy + Send + Sync + 'static {
     fn div(self, a: Self::F, b: Self::F) -> Self::F;
     /// a · b + c: fused where `FUSED`, else two roundings.
     fn mul_add(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F;
+    /// One step of a sum over the entries below the maximum: `(acc + e,
+    /// others + 1)` in the lanes where x != m (NaN included), `(acc, others)`
+    /// where x == m.
+    #[inline(always)]
+    fn add_unless_eq(
+        self,
+        acc: Self::F,
+        others: Self::F,
+        x: Self::F,
+        m: Self::F,
+        e: Self::F,
+    ) -> (Self::F, Self::F) {
+        let eq = self.eq(x, m);
+        (
+            self.add(acc, self.and_not(eq, e)),
+            self.add(others, self.and_not(eq, self.splat(1.0))),
+        )
+    }
     /// `if a > b { a } else { b }` per lane: b when either is NaN (x86 `maxps`).
     fn max(self, a: Self::F, b: Self::F) -> Self::F;
     /// `if a < b { a } else { b }` per lane: b when either is NaN (x86 `minps`).
@@ -383,6 +415,18 @@ pub(crate) trait Elem: softmax_lab_core::Element {
     fn as_f32_mut(out: &mut [Self]) -> Option<&mut [f32]>;
     /// True for bf16 (its stores may use AVX512_BF16's conversion).
     const IS_BF16: bool = false;
+    /// `vload` for values that only enter arithmetic (see
+    /// [`Simd::load_bf16_arith`]).
+    #[inline(always)]
+    fn vload_arith<S: Simd>(s: S, x: &[Self]) -> S::F {
+        Self::vload(s, x)
+    }
+    /// `vstore` of a vector with no subnormal f32 lane (see
+    /// [`Simd::store_bf16_normal`]).
+    #[inline(always)]
+    fn vstore_normal<S: Simd>(s: S, out: &mut [Self], v: S::F) {
+        Self::vstore(s, out, v)
+    }
 }
 
 impl Elem for f32 {
@@ -440,6 +484,14 @@ impl Elem for bf16 {
     #[inline(always)]
     fn vstore<S: Simd>(s: S, out: &mut [Self], v: S::F) {
         s.store_bf16(out, v)
+    }
+    #[inline(always)]
+    fn vload_arith<S: Simd>(s: S, x: &[Self]) -> S::F {
+        s.load_bf16_arith(x)
+    }
+    #[inline(always)]
+    fn vstore_normal<S: Simd>(s: S, out: &mut [Self], v: S::F) {
+        s.store_bf16_normal(out, v)
     }
     #[inline(always)]
     fn widen(self) -> f32 {

@@ -317,12 +317,15 @@ fn special_rows_follow_the_core_rules_on_every_path() {
 
 /// The f16/bf16 outputs are the f32 result rounded once: compare against the
 /// f32 path's output rounded to the narrow type.
+/// Scale 6: every softmax output a normal f32 (the bf16 stores may skip their
+/// subnormal check); scale 60: a range of 120, outputs down to the subnormal
+/// and zero (the checked stores).
 #[test]
 fn narrow_dtypes_round_the_f32_result_once() {
     for isa in paths() {
-        for dtype in [DType::F16, DType::BF16] {
+        for (dtype, scale) in [(DType::F16, 6.0), (DType::BF16, 6.0), (DType::BF16, 60.0)] {
             let n = 1000;
-            let x = rows(9, dtype, n, 2, 6.0);
+            let x = rows(9, dtype, n, 2, scale);
             let narrow = forward_on::<StableSimd>(isa, dtype, &x, n, 1.0);
             let wide = forward_on::<StableSimd>(isa, DType::F32, &x, n, 1.0);
             for (a, b) in narrow.iter().zip(&wide) {
@@ -558,4 +561,57 @@ fn avx512_matches_avx2() {
     exp_f32_on(a, &x, &mut ea).unwrap_or_else(|e| panic!("{e}"));
     exp_f32_on(b, &x, &mut eb).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ea, eb);
+}
+
+/// `normal_outputs` holds exactly where the smallest softmax output, e^d/n at
+/// worst, stays a normal f32 with room to spare, and fails just past it.
+#[test]
+fn normal_outputs_is_a_safe_and_sharp_test() {
+    let p = kernels::Params::new(1.0);
+    for n in [2usize, 1000, 1 << 20] {
+        let edge = (n as f32).ln() - 85.0;
+        assert!(kernels::normal_outputs(n, 0.0, edge, &p));
+        assert!(!kernels::normal_outputs(n, 0.0, edge - 0.01, &p));
+        // At the edge the smallest output is far above 2^−126.
+        let smallest = (edge as f64).exp() / n as f64;
+        assert!(smallest > 8.0 * f64::from(f32::MIN_POSITIVE), "n = {n}");
+    }
+    assert!(!kernels::normal_outputs(4, 0.0, f32::NEG_INFINITY, &p));
+    assert!(!kernels::normal_outputs(4, 0.0, f32::NAN, &p));
+    // The temperature scales the range: a range of 84.5 at T = 2 is one of 42.25.
+    assert!(kernels::normal_outputs(
+        4,
+        0.0,
+        -84.5,
+        &kernels::Params::new(2.0)
+    ));
+    assert!(!kernels::normal_outputs(4, 0.0, -84.5, &p));
+}
+
+/// `ln_sum` (ln(u)·t/(u − 1) in f64) rounds to ln1p's f32 value on tails from
+/// 0 and the subnormal range up to 10^7, and never more than an ulp from it.
+#[test]
+fn ln_sum_rounds_as_ln1p() {
+    let mut r = ChaCha8Rng::seed_from_u64(41);
+    let mut t: Vec<f64> = (0..200_000)
+        .map(|_| 10f64.powf(r.gen::<f64>() * 47.0 - 40.0))
+        .collect();
+    t.extend([
+        0.0,
+        1e-300,
+        f64::EPSILON / 4.0,
+        f64::EPSILON,
+        0.5,
+        1.0,
+        3.0,
+        1e7,
+    ]);
+    let mut differ = 0;
+    for &v in &t {
+        let (got, want) = (kernels::ln_sum(v), v.ln_1p() as f32);
+        let d = ulp_distance(DType::F32, got as f64, want as f64);
+        assert!(d <= 1.0, "ln_sum({v:e}) = {got:e}, ln1p = {want:e}");
+        differ += usize::from(d > 0.0);
+    }
+    assert!(differ <= 2, "{differ} of {} differ from ln1p", t.len());
 }
