@@ -13,7 +13,7 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# The main job: the default scenario suite into reports/results/ (about 9 minutes on two cores).
+# The main job: the default scenario suite into reports/results/ (about 10 minutes on two cores).
 run:
     cargo run --release
 
