@@ -628,7 +628,10 @@ mod tests {
         Results {
             schema_version: SCHEMA_VERSION,
             scenario: json!({"name": "acc", "kind": "accuracy"}),
-            machine: Machine::detect(),
+            machine: {
+                let _spawning = crate::spawn_guard();
+                Machine::detect()
+            },
             elapsed_s: 1.0,
             variants: vec![VariantFacts {
                 id: "stable".into(),
@@ -762,6 +765,8 @@ mod tests {
     #[test]
     fn a_second_lock_on_a_folder_is_refused_with_the_holder() {
         let d = scratch("lock");
+        // No process may start while the lock is open (see `spawn_guard`).
+        let _no_spawns = crate::spawn_guard();
         let first = OutLock::acquire(&d).unwrap_or_else(|e| panic!("{e}"));
         let e = OutLock::acquire(&d).unwrap_err();
         assert!(

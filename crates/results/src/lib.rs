@@ -42,3 +42,16 @@ pub use table::{
     KEY_COLUMNS,
 };
 pub use verdict::Verdict;
+
+/// Serialises this crate's unit tests that start processes (`Machine::detect`
+/// runs git and rustc) with the one that checks the output folder's lock is
+/// free once dropped: a child started between the lock's open and its exec
+/// holds a copy of the locked descriptor until it execs, so the check failed
+/// now and then when both ran at once.
+#[cfg(test)]
+pub(crate) fn spawn_guard() -> std::sync::MutexGuard<'static, ()> {
+    static SPAWNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SPAWNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

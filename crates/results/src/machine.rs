@@ -134,7 +134,10 @@ mod tests {
 
     #[test]
     fn detect_fills_every_field() {
-        let m = Machine::detect();
+        let m = {
+            let _spawning = crate::spawn_guard();
+            Machine::detect()
+        };
         assert!(m.cores >= 1);
         assert!(!m.rustc.is_empty());
         assert_eq!(m.date.len(), 20, "{}", m.date);
